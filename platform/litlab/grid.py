@@ -1,0 +1,81 @@
+"""Studies as data, expanded into cells with stable ids (no Ray here).
+
+A study is a product of axes over the base config, plus fixed overrides of its own. A cell is one resolved
+config; identical configs reached from several studies become one cell that lists every study.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from litlab.config import ConfigError, RunConfig, apply_overrides, config_hash
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    axes: Mapping[str, Sequence[Any]]  # config key -> values; the study is their product
+    fixed: Mapping[str, Any] = field(default_factory=dict)  # overrides shared by the study's cells
+    doc: str = ""  # which paper table or figure it reproduces
+
+
+@dataclass(frozen=True)
+class Cell:
+    id: str  # e.g. "setup=Lu,text.arch=minilm_l6": stable across runs, so sweeps resume
+    studies: tuple[str, ...]
+    overrides: tuple[tuple[str, Any], ...]
+    config: RunConfig
+
+    @property
+    def hash(self) -> str:
+        return config_hash(self.config)
+
+
+def cell_id(axis_values: Sequence[tuple[str, Any]]) -> str:
+    return ",".join(f"{k}={v}" for k, v in axis_values) or "base"
+
+
+def expand_study(base: RunConfig, study: Study) -> list[Cell]:
+    keys = list(study.axes)
+    for k in keys:
+        if not study.axes[k]:
+            raise ConfigError(f"study {study.name!r}: axis {k!r} has no values")
+    cells = []
+    for values in itertools.product(*(study.axes[k] for k in keys)):
+        axis = tuple(zip(keys, values))
+        overrides = tuple(study.fixed.items()) + axis
+        try:
+            cfg = apply_overrides(base, overrides)
+        except ConfigError as err:
+            raise ConfigError(f"study {study.name!r}: {err}") from None
+        cells.append(Cell(cell_id(axis), (study.name,), overrides, cfg))
+    return cells
+
+
+def expand(base: RunConfig, studies: Sequence[Study]) -> list[Cell]:
+    """All cells of all studies in order; identical configs merged; ids made unique with the study name."""
+    by_hash: dict[str, Cell] = {}
+    for study in studies:
+        for cell in expand_study(base, study):
+            seen = by_hash.get(cell.hash)
+            if seen is not None:
+                by_hash[cell.hash] = Cell(seen.id, seen.studies + cell.studies, seen.overrides, seen.config)
+            else:
+                by_hash[cell.hash] = cell
+    cells = list(by_hash.values())
+    ids = [c.id for c in cells]
+    return [Cell(f"{c.studies[0]}:{c.id}", c.studies, c.overrides, c.config) if ids.count(c.id) > 1 else c
+            for c in cells]
+
+
+def select(studies: Sequence[Study], names: Sequence[str] | None) -> list[Study]:
+    """The named studies (all when ``names`` is empty); unknown names list the valid ones."""
+    if not names:
+        return list(studies)
+    known = {s.name: s for s in studies}
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise ConfigError(f"unknown study {bad[0]!r}; valid: {', '.join(known)}")
+    return [known[n] for n in names]
