@@ -1,0 +1,59 @@
+"""Zero-shot classification: class embeddings from prompts, images scored by cosine similarity."""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from litlab.evaluators.prompts import prompts
+from litlab.tokenizers import Tokenized
+
+Tokenize = Callable[[Sequence[str]], Tokenized]
+
+
+@torch.no_grad()
+def class_embeddings(model, classnames: Sequence[str], template_set: str, tokenize: Tokenize,
+                     device: str | torch.device = "cpu") -> torch.Tensor:
+    """(C, D): per class, the normalised mean of its prompts' normalised text embeddings."""
+    out = []
+    for name in classnames:
+        tok = tokenize(prompts(name, template_set))
+        ztxt = model.encode_text(torch.from_numpy(tok.ids).to(device), torch.from_numpy(tok.mask).to(device))
+        out.append(F.normalize(ztxt.mean(0), dim=-1))  # (D,)
+    return torch.stack(out)  # (C, D)
+
+
+@torch.no_grad()
+def image_embeddings(model, images: np.ndarray, batch_size: int = 256,
+                     device: str | torch.device = "cpu") -> torch.Tensor:
+    """(N, D) from uint8 images (N, H, W, 3), in batches."""
+    chunks = [model.encode_image(torch.from_numpy(images[i:i + batch_size]).to(device))
+              for i in range(0, len(images), batch_size)]
+    return torch.cat(chunks)
+
+
+def classification_metrics(scores: torch.Tensor, labels: torch.Tensor) -> dict[str, float]:
+    """top-1, top-5 and mean per-class recall from scores (N, C) and integer labels (N,)."""
+    k = min(5, scores.shape[1])
+    topk = scores.topk(k, dim=1).indices  # (N, k)
+    top1 = topk[:, 0] == labels
+    recalls = [top1[labels == c].float().mean() for c in labels.unique()]
+    return {"top1": top1.float().mean().item(),
+            "top5": (topk == labels[:, None]).any(1).float().mean().item(),
+            "mean_per_class_recall": torch.stack(recalls).mean().item()}
+
+
+def zeroshot_classify(model, images: np.ndarray, labels: np.ndarray, classnames: Sequence[str], *,
+                      template_set: str, tokenize: Tokenize, batch_size: int = 256,
+                      device: str | torch.device = "cpu") -> dict[str, float]:
+    was_training = model.training
+    model.eval()
+    try:
+        zcls = class_embeddings(model, classnames, template_set, tokenize, device)  # (C, D)
+        zimg = image_embeddings(model, images, batch_size, device)  # (N, D)
+    finally:
+        model.train(was_training)
+    return classification_metrics(zimg @ zcls.T, torch.as_tensor(labels, device=zimg.device))

@@ -1,0 +1,28 @@
+"""Softmax contrastive loss (image->text and text->image), over the global or the local batch.
+
+Pure torch: the all-gather and this worker's rank are arguments, so the same function runs in one process,
+under torch.distributed, or in tests. With ``gather`` (which must keep gradients, see
+``litlab.distributed.all_gather_with_grad``) each worker scores its B rows against all W*B columns; averaged
+over workers (DDP) this equals the loss, and gradients, of one process on the concatenated batch.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+Gather = Callable[[torch.Tensor], torch.Tensor]
+
+
+def contrastive_loss(zimg: torch.Tensor, ztxt: torch.Tensor, logit_scale: torch.Tensor,
+                     gather: Gather | None = None, rank: int = 0) -> torch.Tensor:
+    """zimg, ztxt: (B, D) L2-normalised local embeddings; row i of each is a matching pair."""
+    all_img = gather(zimg) if gather else zimg  # (W*B, D)
+    all_txt = gather(ztxt) if gather else ztxt  # (W*B, D)
+    b = zimg.shape[0]
+    labels = torch.arange(b, device=zimg.device) + rank * b  # (B,) positions of the positives
+    logits_i2t = logit_scale * zimg @ all_txt.T  # (B, W*B)
+    logits_t2i = logit_scale * ztxt @ all_img.T  # (B, W*B)
+    return 0.5 * (F.cross_entropy(logits_i2t, labels) + F.cross_entropy(logits_t2i, labels))

@@ -1,0 +1,40 @@
+"""Build a RunConfig's model, and check its names before any cluster work starts."""
+
+from __future__ import annotations
+
+import torch
+
+from litlab.config import ConfigError, RunConfig
+from litlab.models.image_towers import build_image_tower, check_image_arch
+from litlab.models.locking import apply_setup
+from litlab.models.text_towers import TEXT_TOWERS, build_text_tower, pretrained_text_towers
+from litlab.models.two_tower import TwoTower
+from litlab.registry import UnknownNameError
+from litlab.tokenizers import TOKENIZERS, get_tokenizer
+
+
+def check_names(cfg: RunConfig) -> None:
+    """Fail fast, with the valid choices, on an unknown tower, tokenizer, or a letter a tower cannot take."""
+    try:
+        check_image_arch(cfg.image.arch)
+        TEXT_TOWERS.get(cfg.text.arch)
+        TOKENIZERS.get(cfg.text.tokenizer)
+    except (ValueError, UnknownNameError) as err:
+        raise ConfigError(str(err)) from None
+    if cfg.text_letter in "LU" and cfg.text.arch not in pretrained_text_towers():
+        raise ConfigError(
+            f"setup {cfg.setup!r} wants a pretrained text tower but text.arch={cfg.text.arch!r} has no weights; "
+            f"use one of {', '.join(pretrained_text_towers())} or text letter 'u'"
+        )
+
+
+def build_model(cfg: RunConfig) -> TwoTower:
+    """Towers built pretrained for L/U and randomly initialised for u (seeded by train.seed), then locked."""
+    check_names(cfg)
+    torch.manual_seed(cfg.train.seed)
+    tokenizer = get_tokenizer(cfg.text.tokenizer, cfg.text.max_len)
+    image = build_image_tower(cfg.image.arch, pretrained=cfg.image_letter in "LU")
+    text = build_text_tower(cfg.text.arch, cfg.text_letter in "LU", tokenizer.vocab_size, cfg.text.max_len)
+    model = TwoTower(image, text, image_head=cfg.image.head, text_head=cfg.text.head,
+                     temperature_init=cfg.optim.temperature_init)
+    return apply_setup(model, cfg.setup)
