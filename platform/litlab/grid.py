@@ -7,8 +7,9 @@ config; identical configs reached from several studies become one cell that list
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from litlab.config import ConfigError, RunConfig, apply_overrides, config_hash
 
@@ -44,7 +45,7 @@ def expand_study(base: RunConfig, study: Study) -> list[Cell]:
             raise ConfigError(f"study {study.name!r}: axis {k!r} has no values")
     cells = []
     for values in itertools.product(*(study.axes[k] for k in keys)):
-        axis = tuple(zip(keys, values))
+        axis = tuple(zip(keys, values, strict=True))
         overrides = tuple(study.fixed.items()) + axis
         try:
             cfg = apply_overrides(base, overrides)

@@ -6,7 +6,7 @@ A batch is a dict of tensors: ``image`` (B, H, W, 3) uint8, ``ids`` and ``mask``
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import torch
 from torch import nn
@@ -28,7 +28,7 @@ def train(model: nn.Module, batches: Iterable[dict[str, torch.Tensor]], cfg: Opt
     model.train()
     last: dict[str, float] = {}
     tic, pairs, done = time.perf_counter(), 0, 0
-    for step, batch in zip(range(cfg.steps), _to(batches, device)):
+    for step, batch in zip(range(cfg.steps), _to(batches, device), strict=False):  # the data may be endless
         zimg, ztxt, logit_scale = model(batch["image"], batch["ids"], batch["mask"])  # (B, D), (B, D), ()
         loss = contrastive_loss(zimg, ztxt, logit_scale, gather=gather, rank=rank)
         optimizer.zero_grad(set_to_none=True)

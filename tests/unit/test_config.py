@@ -1,7 +1,16 @@
 import pytest
-
-from litlab.config import (ConfigError, RunConfig, apply_overrides, config_hash, from_dict, keys, override,
-                           parse_set, to_dict, to_params)
+from litlab.config import (
+    ConfigError,
+    RunConfig,
+    apply_overrides,
+    config_hash,
+    from_dict,
+    keys,
+    override,
+    parse_set,
+    to_dict,
+    to_params,
+)
 
 
 def test_override_parses_strings_to_field_types():

@@ -1,5 +1,4 @@
 import pytest
-
 from litlab.config import ConfigError, RunConfig
 from litlab.grid import Study, expand, select
 

@@ -20,7 +20,11 @@ def imported_roots(path: Path) -> set[str]:
     return roots
 
 
-@pytest.mark.parametrize("path", [p for p in SOURCES if CLUSTER not in p.parents], ids=lambda p: str(p.relative_to(REPO)))
+PLAIN = [p for p in SOURCES if CLUSTER not in p.parents]
+SCRIPTS = sorted((REPO / "experiments").rglob("*.py")) + sorted((REPO / "ablations").glob("report.py"))
+
+
+@pytest.mark.parametrize("path", PLAIN, ids=lambda p: str(p.relative_to(REPO)))
 def test_only_cluster_imports_ray_or_mlflow(path):
     assert not imported_roots(path) & {"ray", "mlflow"}, f"{path} imports ray/mlflow; move that code to litlab.cluster"
 
@@ -29,8 +33,7 @@ def test_no_platform_package():
     assert not (REPO / "platform" / "__init__.py").exists()
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "experiments").rglob("*.py")) + sorted((REPO / "ablations").glob("report.py")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
 def test_scripts_start_with_a_docstring_saying_how_to_run_them(path):
     doc = ast.get_docstring(ast.parse(path.read_text())) or ""
     assert "python " in doc and "2-core" in doc, f"{path.name}: docstring needs the command and 2-core timing"

@@ -2,7 +2,6 @@ import itertools
 
 import pytest
 import torch
-
 from litlab.config import Optim, RunConfig, apply_overrides
 from litlab.loop import train
 from litlab.models.build import build_model

@@ -6,7 +6,6 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
-
 from litlab.distributed import all_gather_with_grad
 from litlab.losses import contrastive_loss
 

@@ -1,6 +1,5 @@
 import pytest
 import torch
-
 from litlab.config import ConfigError, RunConfig, apply_overrides
 from litlab.losses import contrastive_loss
 from litlab.models.build import build_model, check_names
@@ -66,7 +65,7 @@ def test_lock_semantics_of_every_setup(setup):
     model = build_model(tiny(setup))
     before = {k: v.clone() for k, v in model.state_dict().items()}
     _steps(model)
-    for tower, letter in zip(("image", "text"), setup):
+    for tower, letter in zip(("image", "text"), setup, strict=True):
         mod = getattr(model, tower)
         changed = any(not torch.equal(before[f"{tower}.{k}"], v) for k, v in mod.state_dict().items())
         if letter == "L":

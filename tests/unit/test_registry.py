@@ -1,5 +1,4 @@
 import pytest
-
 from litlab.registry import Registry, UnknownNameError
 
 

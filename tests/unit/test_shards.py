@@ -6,9 +6,8 @@ import json
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from PIL import Image
-
 from litlab.data.shards import STATS, Record, encode_jpeg, iter_rows, read_stats, shard_files, write_shards
+from PIL import Image
 
 
 def gradient(seed: int, size: int = 32) -> Image.Image:

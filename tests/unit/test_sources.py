@@ -7,8 +7,6 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from PIL import Image
-
 from litlab.data.build import build_demo_shards, interleave, is_heldout
 from litlab.data.shards import Record, iter_rows, read_stats
 from litlab.data.sources.emoji import (
@@ -21,6 +19,7 @@ from litlab.data.sources.emoji import (
     select_entries,
 )
 from litlab.data.sources.fashion_mnist import CLASSES, caption, iter_fashion_mnist, load_split
+from PIL import Image
 
 GROUPS = {"Smileys & Emotion", "People & Body", "Animals & Nature", "Food & Drink", "Travel & Places",
           "Activities", "Objects", "Symbols", "Flags"}

@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from litlab.evaluators.prompts import TEMPLATES, prompts
 from litlab.evaluators.zeroshot import classification_metrics, zeroshot_classify
 from litlab.tokenizers import Tokenized

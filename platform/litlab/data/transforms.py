@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image
@@ -62,7 +62,7 @@ def preprocess_batch(batch: dict[str, Sequence], *, size: int, tokenizer: str, m
     """{jpg, txt, ...} -> {image (B, size, size, 3) uint8, ids (B, T), mask (B, T)}; bad rows dropped."""
     rng = np.random.default_rng(seed)
     images, texts = [], []
-    for data, text in zip(batch["jpg"], batch["txt"]):
+    for data, text in zip(batch["jpg"], batch["txt"], strict=True):
         if text is None or not str(text).strip():
             continue
         try:

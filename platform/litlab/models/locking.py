@@ -12,7 +12,7 @@ from litlab.models.two_tower import TwoTower
 
 def apply_setup(model: TwoTower, setup: str) -> TwoTower:
     validate_setup(setup)
-    locked = {tower for tower, letter in zip(("image", "text"), setup) if letter == "L"}
+    locked = {tower for tower, letter in zip(("image", "text"), setup, strict=True) if letter == "L"}
     for tower in ("image", "text"):
         getattr(model, tower).requires_grad_(tower not in locked)
     model.locked = frozenset(locked)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -48,7 +48,8 @@ def minilm_l6(pretrained: bool, vocab_size: int, max_len: int) -> TextTower:
     else:
         bert = BertModel(BertConfig.from_pretrained(str(folder), local_files_only=True), add_pooling_layer=False)
     if bert.config.vocab_size != vocab_size:
-        raise ValueError(f"minilm_l6 has a {bert.config.vocab_size}-token vocabulary; use text.tokenizer=wordpiece_minilm")
+        raise ValueError(f"minilm_l6 has a {bert.config.vocab_size}-token vocabulary; "
+                         "use text.tokenizer=wordpiece_minilm")
     return BertTower(bert)
 
 

@@ -50,7 +50,7 @@ class TwoTower(nn.Module):
         ztxt = self.encode_text(ids, mask)  # (B, D)
         return zimg, ztxt, self.logit_scale.exp().clamp(max=100.0)
 
-    def train(self, mode: bool = True) -> "TwoTower":
+    def train(self, mode: bool = True) -> TwoTower:
         super().train(mode)
         for name in self.locked:  # locked towers keep BatchNorm statistics and dropout frozen
             getattr(self, name).eval()

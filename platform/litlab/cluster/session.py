@@ -1,0 +1,35 @@
+"""Connecting to Ray: a local cluster (embedded) or an existing one, with the env every worker needs."""
+
+from __future__ import annotations
+
+import os
+
+import ray
+
+# Env vars forwarded to every Ray worker (driver env does not reach workers of a `ray start` cluster).
+FORWARDED = ("LITLAB_DATA_ROOT", "HF_HUB_OFFLINE", "MLFLOW_DISABLE_TELEMETRY", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S",
+             "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
+DEFAULTS = {"HF_HUB_OFFLINE": "1", "MLFLOW_DISABLE_TELEMETRY": "true", "OMP_NUM_THREADS": "1",
+            "TOKENIZERS_PARALLELISM": "false", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5"}
+
+
+def worker_env() -> dict[str, str]:
+    env = dict(DEFAULTS)
+    env.update({k: os.environ[k] for k in FORWARDED if k in os.environ})
+    return env
+
+
+def connect(address: str | None = None, num_cpus: int | None = None) -> dict[str, float]:
+    """ray.init against ``address`` (or $RAY_ADDRESS, or a new local cluster); returns the cluster's resources."""
+    for k, v in DEFAULTS.items():
+        os.environ.setdefault(k, v)
+    if not ray.is_initialized():
+        kwargs = {} if (address or os.environ.get("RAY_ADDRESS")) else {"num_cpus": num_cpus}
+        # The dashboard stays on: Ray Train's placement-group cleaner polls the state API it serves.
+        ray.init(address=address, runtime_env={"env_vars": worker_env()}, log_to_driver=True, **kwargs)
+    return ray.cluster_resources()
+
+
+def shutdown() -> None:
+    if ray.is_initialized():
+        ray.shutdown()

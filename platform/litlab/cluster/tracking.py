@@ -1,0 +1,108 @@
+"""MLflow: experiments per sweep, one run per cell, metrics from rank 0 only.
+
+Ids are passed explicitly (never ``set_experiment``, which exports MLFLOW_EXPERIMENT_ID for later calls).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # telemetry once crashed a Ray worker
+
+import mlflow
+from mlflow.tracking import MlflowClient
+
+from litlab.config import RunConfig, config_hash, to_dict, to_params
+
+FINISHED = "FINISHED"
+
+
+def client(uri: str) -> MlflowClient:
+    return MlflowClient(tracking_uri=uri)
+
+
+def local_store_uri(folder: str | Path) -> str:
+    """An embedded sqlite store (artifacts beside it) for runs without a tracking server."""
+    folder = Path(folder).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{folder / 'mlflow.db'}"
+
+
+def ensure_experiment(uri: str, name: str, artifact_root: str | None = None) -> str:
+    c = client(uri)
+    exp = c.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    return c.create_experiment(name, artifact_location=artifact_root)
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).parent)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def cell_tags(cfg: RunConfig, cell_id: str, studies: tuple[str, ...], sweep: str) -> dict[str, str]:
+    return {"sweep": sweep, "cell": cell_id, "study": ",".join(studies), "setup": cfg.setup,
+            "image.arch": cfg.image.arch, "text.arch": cfg.text.arch, "text.tokenizer": cfg.text.tokenizer,
+            "config_hash": config_hash(cfg), "git_commit": git_commit(), "mlflow.runName": cell_id}
+
+
+def create_cell_run(uri: str, experiment_id: str, cfg: RunConfig, tags: dict[str, str],
+                    parent_run_id: str | None = None) -> str:
+    """A new run holding the cell's params, tags and resolved config; returns its id."""
+    c = client(uri)
+    if parent_run_id:
+        tags = {**tags, "mlflow.parentRunId": parent_run_id}
+    run = c.create_run(experiment_id, tags=tags, run_name=tags.get("mlflow.runName"))
+    run_id = run.info.run_id
+    params = [mlflow.entities.Param(k, str(v)[:6000]) for k, v in to_params(cfg).items()]
+    c.log_batch(run_id, params=params)
+    c.log_text(run_id, json.dumps(to_dict(cfg), indent=2, sort_keys=True), "config.json")
+    return run_id
+
+
+class RunLogger:
+    """Per-step metrics into an existing run (rank 0 only)."""
+
+    def __init__(self, uri: str, run_id: str) -> None:
+        self.client, self.run_id = client(uri), run_id
+
+    def log(self, step: int, metrics: dict[str, float]) -> None:
+        ms = [mlflow.entities.Metric(k, float(v), _now_ms(), step) for k, v in metrics.items()]
+        self.client.log_batch(self.run_id, metrics=ms)
+
+    def log_artifact(self, path: str, artifact_path: str | None = None) -> None:
+        self.client.log_artifact(self.run_id, path, artifact_path)
+
+    def finish(self, status: str = FINISHED) -> None:
+        self.client.set_terminated(self.run_id, status)
+
+    def set_tag(self, key: str, value: Any) -> None:
+        self.client.set_tag(self.run_id, key, str(value))
+
+
+def _now_ms() -> int:
+    import time
+
+    return int(time.time() * 1000)
+
+
+def fetch_cell_runs(uri: str, sweep: str) -> list[dict[str, Any]]:
+    """Every cell run of a sweep (newest first): run_id, status, tags, params and latest metrics."""
+    c = client(uri)
+    exp = c.get_experiment_by_name(sweep)
+    if exp is None:
+        names = [e.name for e in c.search_experiments()]
+        raise LookupError(f"no MLflow experiment {sweep!r} at {uri}; experiments there: {', '.join(names) or 'none'}")
+    runs = c.search_runs([exp.experiment_id], filter_string="tags.cell != ''", order_by=["attributes.start_time DESC"],
+                         max_results=5000)
+    return [{"run_id": r.info.run_id, "status": r.info.status, "start_time": r.info.start_time,
+             "tags": dict(r.data.tags), "params": dict(r.data.params), "metrics": dict(r.data.metrics)} for r in runs]

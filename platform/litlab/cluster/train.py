@@ -1,0 +1,119 @@
+"""Ray Train: one cell = one TorchTrainer run of ``litlab.loop.train`` on N workers, logged to MLflow by rank 0."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import tempfile
+from collections.abc import Iterator
+from typing import Any
+
+import ray.train
+import ray.train.torch
+import torch
+from ray.train import Checkpoint, ScalingConfig
+from ray.train.torch import TorchTrainer
+
+from litlab import loop
+from litlab.cluster.data import split_path, train_dataset
+from litlab.cluster.tracking import RunLogger
+from litlab.config import RunConfig, from_dict, to_dict
+from litlab.distributed import all_gather_with_grad
+from litlab.evaluators.datasets import load_labelled
+from litlab.evaluators.zeroshot import zeroshot_classify
+from litlab.models.build import build_model
+from litlab.tokenizers import get_tokenizer
+
+
+def train_loop_per_worker(payload: dict[str, Any]) -> None:
+    """Runs on every worker. The first line turns the raw dict into a RunConfig."""
+    cfg = from_dict(payload["run"])
+    torch.set_num_threads(cfg.train.torch_threads)
+    ctx = ray.train.get_context()
+    rank, world = ctx.get_world_rank(), ctx.get_world_size()
+    model = build_model(cfg)
+    ddp = ray.train.torch.prepare_model(model)
+    logger = RunLogger(payload["tracking_uri"], payload["run_id"]) if rank == 0 else None
+    last = loop.train(
+        ddp, endless_batches(cfg, world), cfg.optim,
+        log=(_printing(logger, payload["cell_id"], cfg.optim.steps) if logger else _no_log),
+        log_every=cfg.train.log_every,
+        gather=all_gather_with_grad if world > 1 else None, rank=rank, world_size=world,
+        device=ray.train.torch.get_device(),
+    )
+    metrics = {**last, "step": cfg.optim.steps}
+    if rank != 0:
+        ray.train.report(metrics)
+        return
+    scores = evaluate(model, cfg)
+    logger.log(cfg.optim.steps, scores)  # the train/* metrics of the last step are logged already
+    metrics.update(scores)
+    with tempfile.TemporaryDirectory() as tmp:
+        torch.save({"model": model.state_dict(), "config": to_dict(cfg)}, posixpath.join(tmp, "model.pt"))
+        ray.train.report(metrics, checkpoint=Checkpoint.from_directory(tmp))
+
+
+def endless_batches(cfg: RunConfig, world: int) -> Iterator[dict[str, torch.Tensor]]:
+    """Epoch after epoch of this worker's shard; each worker takes batch_size / world rows per step."""
+    per_worker = cfg.data.batch_size // world
+    if per_worker < 1:
+        raise ValueError(f"data.batch_size={cfg.data.batch_size} is smaller than the {world} workers")
+    shard = ray.train.get_dataset_shard("train")
+    while True:
+        empty = True
+        for batch in shard.iter_torch_batches(batch_size=per_worker, drop_last=True,
+                                              local_shuffle_buffer_size=4 * per_worker):
+            empty = False
+            yield batch
+        if empty:
+            raise RuntimeError(f"training split {split_path(cfg.data.root, cfg.data.train)} gave this worker no "
+                               f"full batch of {per_worker} rows")
+
+
+def evaluate(model: torch.nn.Module, cfg: RunConfig) -> dict[str, float]:
+    """Zero-shot classification on ``eval.zeroshot``; metric names are <evaluator>/<dataset>/<metric>."""
+    dataset = cfg.eval.zeroshot
+    data = load_labelled(split_path(cfg.data.root, dataset), cfg.image.size, cfg.eval.max_images)
+    scores = zeroshot_classify(model, data.images, data.labels, data.classnames,
+                               template_set=cfg.eval.templates,
+                               tokenize=get_tokenizer(cfg.text.tokenizer, cfg.text.max_len),
+                               batch_size=cfg.eval.batch_size)
+    return {f"zeroshot/{dataset}/{k}": v for k, v in scores.items()}
+
+
+def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_id: str) -> ray.train.Result:
+    """Train one cell with a TorchTrainer; raises ray.train.TrainingFailedError on failure."""
+    trainer = TorchTrainer(
+        train_loop_per_worker,
+        train_loop_config={"run": to_dict(cfg), "tracking_uri": tracking_uri, "run_id": run_id, "cell_id": name},
+        scaling_config=ScalingConfig(num_workers=cfg.train.workers, use_gpu=cfg.train.gpus_per_worker > 0,
+                                     resources_per_worker=_worker_resources(cfg)),
+        run_config=ray.train.RunConfig(name=slug(name), storage_path=storage),
+        datasets={"train": train_dataset(cfg)},
+    )
+    return trainer.fit()
+
+
+def slug(name: str) -> str:
+    """A filesystem- and URI-safe version of a cell id, for Train run names."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
+
+
+def _worker_resources(cfg: RunConfig) -> dict[str, float]:
+    res = {"CPU": cfg.train.cpus_per_worker}
+    if cfg.train.gpus_per_worker > 0:
+        res["GPU"] = cfg.train.gpus_per_worker
+    return res
+
+
+def _printing(logger: RunLogger, cell_id: str, steps: int) -> loop.Log:
+    """Log to MLflow and print one progress line (rank 0 only)."""
+    def log(step: int, metrics: dict[str, float]) -> None:
+        logger.log(step, metrics)
+        print(f"[{cell_id}] step {step}/{steps} loss {metrics['train/loss']:.3f} "
+              f"{metrics['train/pairs_per_s']:.0f} pairs/s", flush=True)
+    return log
+
+
+def _no_log(step: int, metrics: dict[str, float]) -> None:
+    return None

@@ -1,0 +1,25 @@
+"""Bad configs fail at once, before any Ray work, with one line naming the bad value and the valid ones."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.system
+SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "design_grid.py"
+
+
+@pytest.mark.parametrize("args,expected", [
+    (["--set", "optim.lrr=1"], "unknown config key 'optim.lrr' (did you mean 'optim.lr'?)"),
+    (["--set", "image.arch=resnet_typo"], "unknown image tower 'resnet_typo'"),
+    (["--set", "text.arch=bert"], "unknown text tower 'bert'"),
+    (["--preset", "nope"], "unknown preset 'nope'; valid: smoke"),
+    (["--study", "towerz"], "unknown study 'towerz'; valid: towers"),
+    (["--set", "data.root=/nonexistent/shards"], "no training shards under data.root='/nonexistent/shards'"),
+])
+def test_bad_input_fails_fast(args, expected):
+    out = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert expected in out.stderr and "ray" not in out.stderr.lower().split("error:")[0]
+    assert len(out.stderr.strip().splitlines()) == 1
