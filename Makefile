@@ -22,7 +22,7 @@ include infra/ports.mk
 
 help:
 	@echo "make demo        set up, build the demo shards, run the smoke grid (Lu vs uu), print the table"
-	@echo "make test        set up, run unit + system tests (the CI command)"
+	@echo "make test        set up, lint, run unit + system tests (the CI command)"
 	@echo "make unit        unit tests only (no Ray, ~1 min)"
 	@echo "make cluster-up  local Ray head (dashboard :$(RAY_DASHBOARD_PORT)) + MLflow server (:$(MLFLOW_PORT)) on 127.0.0.1"
 	@echo "make submit      ray job submit the smoke grid to that cluster;  make cluster-down  stops it"
@@ -55,7 +55,8 @@ demo: data
 	@echo "Open the UI:   $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --host 127.0.0.1 --port $(MLFLOW_UI_PORT)"
 
 test: setup debs
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/ruff check platform experiments ablations tests
+	$(BIN)/python -m pytest tests -q --durations=10
 
 unit: setup debs
 	$(BIN)/python -m pytest tests -q -m "not system"

@@ -8,7 +8,7 @@ over workers (DDP) this equals the loss, and gradients, of one process on the co
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F

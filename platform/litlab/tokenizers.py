@@ -7,9 +7,9 @@ that text towers may pool at (``TextTransformer``) and BERT mean-pools over the 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable, Sequence
 
 import numpy as np
 
