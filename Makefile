@@ -7,18 +7,24 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DATA_ROOT ?= $(HOME)/.cache/litlab/data
-DEBS := fonts-noto-color-emoji unicode-data dataset-fashion-mnist
+DEBS := fonts-noto-color-emoji unicode-data dataset-fashion-mnist tuxpaint-stamps-default
 DEB_FILES := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf /usr/share/unicode/emoji/emoji-test.txt \
-             /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz
+             /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
+             /usr/share/tuxpaint/stamps/animals/amphibians/frog.txt
+# npm packages (pinned): the same emoji drawn by Google, Apple and Twitter, for cross-style retrieval
+NPM_PREFIX ?= $(HOME)/.cache/litlab/npm
+EMOJI_NPM_VERSION := 16.0.0
+EMOJI_NPM_VENDORS := google apple twitter
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 export LITLAB_DATA_ROOT := $(abspath $(DATA_ROOT))
+export LITLAB_NPM_PREFIX := $(abspath $(NPM_PREFIX))
 export HF_HUB_OFFLINE := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export PATH := $(abspath $(BIN)):$(PATH)
 include infra/ports.mk
 
-.PHONY: help setup debs data demo test unit system lint cluster-up cluster-down submit mlflow-ui clean
+.PHONY: help setup debs npm data demo test unit system lint cluster-up cluster-down submit mlflow-ui clean
 
 help:
 	@echo "make demo        set up, build the demo shards, run the smoke grid (Lu vs uu), print the table"
@@ -44,7 +50,18 @@ debs:
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends $(DEBS); \
 	fi
 
-data: setup debs
+npm:
+	@missing=0; for v in $(EMOJI_NPM_VENDORS); do \
+	  grep -qs '"version": "$(EMOJI_NPM_VERSION)"' $(NPM_PREFIX)/node_modules/emoji-datasource-$$v/package.json || missing=1; \
+	done; \
+	if [ $$missing = 1 ]; then \
+	  command -v npm >/dev/null || { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends npm; }; \
+	  echo "installing npm emoji-datasource-{$(EMOJI_NPM_VENDORS)}@$(EMOJI_NPM_VERSION) into $(NPM_PREFIX)"; \
+	  mkdir -p $(NPM_PREFIX) && npm install --no-save --no-audit --no-fund --prefix $(NPM_PREFIX) \
+	    $(foreach v,$(EMOJI_NPM_VENDORS),emoji-datasource-$(v)@$(EMOJI_NPM_VERSION)); \
+	fi
+
+data: setup debs npm
 	$(BIN)/python -m litlab.data.build --root $(LITLAB_DATA_ROOT)
 
 demo: data
@@ -54,11 +71,11 @@ demo: data
 	@echo "MLflow store:  $(CURDIR)/mlruns/mlflow.db   (artifacts in $(CURDIR)/mlruns)"
 	@echo "Open the UI:   $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --host 127.0.0.1 --port $(MLFLOW_UI_PORT)"
 
-test: setup debs
+test: setup debs npm
 	$(BIN)/ruff check platform experiments ablations tests
 	$(BIN)/python -m pytest tests -q --durations=10
 
-unit: setup debs
+unit: setup debs npm
 	$(BIN)/python -m pytest tests -q -m "not system"
 
 system: setup debs
