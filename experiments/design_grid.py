@@ -77,11 +77,13 @@ def build_cells(args: argparse.Namespace) -> list[Cell]:
     preset = PRESETS[args.preset]
     base = apply_overrides(apply_overrides(BASE, preset.overrides), [parse_set(s) for s in args.sets])
     cells = expand(base, select(preset.studies or STUDIES, args.study))
+    from litlab.evaluators.suite import check_evals
     from litlab.models.build import check_names
 
     for cell in cells:
         try:
             check_names(cell.config)
+            check_evals(cell.config.eval.evals)
         except ConfigError as err:
             raise ConfigError(f"cell {cell.id}: {err}") from None
     return cells

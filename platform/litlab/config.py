@@ -64,10 +64,13 @@ class Optim:
 
 @dataclass(frozen=True)
 class Eval:
-    zeroshot: str = "fmnist-test"  # split folder under data.root with meta.label / meta.class
-    templates: str = "simple"  # prompt template set (litlab.evaluators.prompts)
-    max_images: int = 2000  # 0 = all
+    # <evaluator>/<set>[+<set>][@root] (litlab.evaluators.suite); on the CLI a comma-separated list
+    evals: tuple[str, ...] = ("zeroshot/fmnist-test",)
+    every: int = 0  # also evaluate every N training steps (0 = only at the end)
+    templates: str = "simple"  # prompt template set for zero-shot (litlab.evaluators.prompts)
+    max_images: int = 2000  # per evaluation set; 0 = all
     batch_size: int = 256
+    cache_dir: str = ""  # where frozen-image-side embeddings persist across runs ("" = in memory, per run)
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,12 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
         if value not in get_args(hint):
             raise ConfigError(f"bad value {value!r} for {key!r}; valid: {', '.join(map(str, get_args(hint)))}")
         return value
+    if get_origin(hint) is tuple:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, (list, tuple)):
+            raise ConfigError(f"bad value {value!r} for {key!r}: expected a comma-separated list")
+        return tuple(_coerce(key, item.strip() if isinstance(item, str) else item, get_args(hint)[0])
+                     for item in items if not (isinstance(item, str) and not item.strip()))
     try:
         if hint is bool:
             return _to_bool(value)

@@ -31,3 +31,27 @@ def world() -> tuple[int, int]:
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+def shard_indices(n: int, rank: int, world_size: int) -> range:
+    """The rows of an n-row evaluation set that ``rank`` embeds: rank, rank + W, rank + 2W, ..."""
+    return range(rank, n, world_size)
+
+
+@torch.no_grad()
+def gather_in_order(local: torch.Tensor, n: int) -> torch.Tensor:
+    """(n, D) on every rank from each rank's ``shard_indices`` rows (n_local, D), in the original row order."""
+    rank, size = world()
+    if size == 1:
+        return local
+    sizes = [len(shard_indices(n, r, size)) for r in range(size)]
+    if local.shape[0] != sizes[rank]:
+        raise ValueError(f"rank {rank} holds {local.shape[0]} rows; shard_indices gives it {sizes[rank]} of {n}")
+    padded = torch.zeros((max(sizes), *local.shape[1:]), dtype=local.dtype, device=local.device)
+    padded[:local.shape[0]] = local
+    parts = [torch.empty_like(padded) for _ in range(size)]
+    dist.all_gather(parts, padded)
+    out = torch.empty((n, *local.shape[1:]), dtype=local.dtype, device=local.device)
+    for r, part in enumerate(parts):
+        out[r::size] = part[:sizes[r]]
+    return out

@@ -20,8 +20,12 @@ Log = Callable[[int, dict[str, float]], None]
 
 def train(model: nn.Module, batches: Iterable[dict[str, torch.Tensor]], cfg: Optim, *, log: Log,
           log_every: int = 10, gather: Gather | None = None, rank: int = 0, world_size: int = 1,
-          device: torch.device | str = "cpu") -> dict[str, float]:
-    """Run ``cfg.steps`` contrastive steps; returns the last logged metrics."""
+          device: torch.device | str = "cpu", evaluate: Callable[[int], None] | None = None,
+          eval_every: int = 0) -> dict[str, float]:
+    """Run ``cfg.steps`` contrastive steps; returns the last logged metrics.
+
+    ``evaluate(step)`` runs every ``eval_every`` steps before the last (every rank calls it: it may be collective).
+    """
     optimizer = build_optimizer(model, cfg)
     schedule = build_schedule(optimizer, cfg)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -44,6 +48,10 @@ def train(model: nn.Module, batches: Iterable[dict[str, torch.Tensor]], cfg: Opt
                     "train/pairs_per_s": pairs / elapsed}
             log(step + 1, last)
             tic, pairs = time.perf_counter(), 0
+        if evaluate and eval_every and (step + 1) % eval_every == 0 and step + 1 < cfg.steps:
+            paused = time.perf_counter()
+            evaluate(step + 1)
+            tic += time.perf_counter() - paused  # evaluation time is not training throughput
     if done < cfg.steps:
         raise RuntimeError(f"the data ran out after {done} of {cfg.steps} steps; pass an endless iterable "
                            "(see litlab.cluster.train) or lower optim.steps")

@@ -10,7 +10,7 @@ import pytest
 pytestmark = pytest.mark.system
 
 TINY = ["image.size=32", "optim.steps=6", "optim.warmup_steps=2", "data.batch_size=16", "eval.max_images=100",
-        "train.log_every=2"]
+        "train.log_every=2", "eval.every=4"]
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +45,8 @@ def test_both_cells_finish_with_metrics_in_mlflow(sweep):
         assert 0.0 <= r["metrics"]["zeroshot/fmnist-test/top1"] <= 1.0
         steps = [m.step for m in client(uri).get_metric_history(r["run_id"], "train/loss")]
         assert steps == [2, 4, 6]  # every logged step once, from rank 0 only
+        evals = [m.step for m in client(uri).get_metric_history(r["run_id"], "zeroshot/fmnist-test/top1")]
+        assert evals == [4, 6]  # eval.every=4 during training, then the final evaluation
         assert r["tags"]["config_hash"] and r["tags"]["mlflow.parentRunId"]
 
 
@@ -64,3 +66,26 @@ def test_report_on_a_missing_sweep_is_a_clear_error(sweep, capsys):
     _, uri, _ = sweep
     assert report.main(["--sweep", "nope", "--mlflow-uri", uri]) == 2
     assert "no MLflow experiment 'nope'" in capsys.readouterr().err
+
+
+def test_evaluate_cli_scores_a_trained_checkpoint_into_mlflow(sweep, capsys):
+    from litlab import evaluate
+    from litlab.cluster.tracking import client, fetch_cell_runs
+
+    _, uri, tmp = sweep
+    lu = next(r for r in fetch_cell_runs(uri, "sys-smoke") if r["tags"]["setup"] == "Lu")
+    ckpts = [p for p in sorted((tmp / "ray").rglob("model.pt")) if lu["run_id"][:8] in str(p)]
+    assert ckpts, sorted((tmp / "ray").rglob("model.pt"))
+    args = ["--checkpoint", str(ckpts[-1].parent), "--mlflow-uri", uri]
+    assert evaluate.main([*args, "--evals", "zeroshot/fmnist-test"]) == 0  # a new run in 'evaluations'
+    new = client(uri).search_runs([client(uri).get_experiment_by_name("evaluations").experiment_id])[0]
+    assert new.data.tags["training_run"] == lu["run_id"]
+    # the model is the trained one: same score as the training run's final evaluation
+    assert new.data.metrics["zeroshot/fmnist-test/top1"] == lu["metrics"]["zeroshot/fmnist-test/top1"]
+    assert evaluate.main([*args, "--into-training-run", "--evals", "zeroshot/fmnist-test"]) == 2
+    err = capsys.readouterr().err
+    assert "already has zeroshot/fmnist-test/mean_per_class_recall, zeroshot/fmnist-test/top1," in err
+    assert "at step 6" in err
+    assert evaluate.main([*args, "--into-training-run", "--evals", "retrieval/emoji-heldout"]) == 0
+    history = client(uri).get_metric_history(lu["run_id"], "retrieval/emoji-heldout/t2i_r5")
+    assert [m.step for m in history] == [6]

@@ -40,3 +40,11 @@ def test_warmup_then_cosine():
     cfg = Optim(steps=110, warmup_steps=10)
     assert warmup_cosine(0, cfg) == pytest.approx(0.1) and warmup_cosine(9, cfg) == pytest.approx(1.0)
     assert warmup_cosine(60, cfg) == pytest.approx(0.5) and warmup_cosine(110, cfg) == pytest.approx(0.0)
+
+
+def test_evaluate_runs_every_n_steps_before_the_last():
+    model = build_model(apply_overrides(RunConfig(), {"setup": "Lu", "image.arch": "mobilenet_v2"}))
+    calls = []
+    train(model, batches(), Optim(steps=7, warmup_steps=1), log=lambda s, m: None, log_every=7,
+          evaluate=lambda step: calls.append(step), eval_every=3)
+    assert calls == [3, 6]  # the caller evaluates the last step itself

@@ -106,3 +106,24 @@ def fetch_cell_runs(uri: str, sweep: str) -> list[dict[str, Any]]:
                          max_results=5000)
     return [{"run_id": r.info.run_id, "status": r.info.status, "start_time": r.info.start_time,
              "tags": dict(r.data.tags), "params": dict(r.data.params), "metrics": dict(r.data.metrics)} for r in runs]
+
+
+def log_evaluation(uri: str, metrics: dict[str, float], step: int, *, run_id: str | None = None,
+                   experiment: str = "evaluations", tags: dict[str, str] | None = None) -> str:
+    """Log evaluation metrics at ``step`` into ``run_id`` (refusing names already logged at that step, so nothing
+    is overwritten or doubled) or into a new run of ``experiment``; returns the run id."""
+    c = client(uri)
+    if run_id is None:
+        run_id = c.create_run(ensure_experiment(uri, experiment), tags={"kind": "evaluation", **(tags or {})}
+                              ).info.run_id
+    else:
+        clash = [k for k in metrics if any(m.step == step for m in c.get_metric_history(run_id, k))]
+        if clash:
+            raise ValueError(f"run {run_id} already has {', '.join(sorted(clash))} at step {step}; "
+                             "log into a new run instead (drop --into-training-run)")
+        for k, v in (tags or {}).items():
+            c.set_tag(run_id, f"evaluation.{k}", v)
+    RunLogger(uri, run_id).log(step, metrics)
+    if not c.get_run(run_id).info.end_time:
+        c.set_terminated(run_id, FINISHED)
+    return run_id

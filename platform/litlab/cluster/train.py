@@ -19,8 +19,8 @@ from litlab.cluster.data import split_path, train_dataset
 from litlab.cluster.tracking import RunLogger
 from litlab.config import RunConfig, from_dict, to_dict
 from litlab.distributed import all_gather_with_grad
-from litlab.evaluators.datasets import load_labelled
-from litlab.evaluators.zeroshot import zeroshot_classify
+from litlab.evaluators.cache import ImageEmbeddingCache
+from litlab.evaluators.suite import Context, EvalSuite
 from litlab.models.build import build_model
 from litlab.tokenizers import get_tokenizer
 
@@ -33,23 +33,30 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     model = build_model(cfg)
     ddp = ray.train.torch.prepare_model(model)
+    device = ray.train.torch.get_device()
     logger = RunLogger(payload["tracking_uri"], payload["run_id"]) if rank == 0 else None
+    suite = build_suite(cfg, device)
+
+    def evaluate(step: int) -> dict[str, float]:  # every rank embeds its shard; rank 0 logs
+        scores = suite(model)
+        if logger:
+            logger.log(step, scores)
+        return scores
+
     last = loop.train(
         ddp, endless_batches(cfg, world), cfg.optim,
         log=(_printing(logger, payload["cell_id"], cfg.optim.steps) if logger else _no_log),
-        log_every=cfg.train.log_every,
-        gather=all_gather_with_grad if world > 1 else None, rank=rank, world_size=world,
-        device=ray.train.torch.get_device(),
+        log_every=cfg.train.log_every, gather=all_gather_with_grad if world > 1 else None, rank=rank,
+        world_size=world, device=device, evaluate=evaluate, eval_every=cfg.eval.every,
     )
-    metrics = {**last, "step": cfg.optim.steps}
+    metrics = {**last, **evaluate(cfg.optim.steps), "step": cfg.optim.steps}
     if rank != 0:
         ray.train.report(metrics)
         return
-    scores = evaluate(model, cfg)
-    logger.log(cfg.optim.steps, scores)  # the train/* metrics of the last step are logged already
-    metrics.update(scores)
     with tempfile.TemporaryDirectory() as tmp:
-        torch.save({"model": model.state_dict(), "config": to_dict(cfg)}, posixpath.join(tmp, "model.pt"))
+        torch.save({"model": model.state_dict(), "config": to_dict(cfg), "run_id": payload["run_id"],
+                    "step": cfg.optim.steps},
+                   posixpath.join(tmp, "model.pt"))
         ray.train.report(metrics, checkpoint=Checkpoint.from_directory(tmp))
 
 
@@ -70,15 +77,12 @@ def endless_batches(cfg: RunConfig, world: int) -> Iterator[dict[str, torch.Tens
                                f"full batch of {per_worker} rows")
 
 
-def evaluate(model: torch.nn.Module, cfg: RunConfig) -> dict[str, float]:
-    """Zero-shot classification on ``eval.zeroshot``; metric names are <evaluator>/<dataset>/<metric>."""
-    dataset = cfg.eval.zeroshot
-    data = load_labelled(split_path(cfg.data.root, dataset), cfg.image.size, cfg.eval.max_images)
-    scores = zeroshot_classify(model, data.images, data.labels, data.classnames,
-                               template_set=cfg.eval.templates,
-                               tokenize=get_tokenizer(cfg.text.tokenizer, cfg.text.max_len),
-                               batch_size=cfg.eval.batch_size)
-    return {f"zeroshot/{dataset}/{k}": v for k, v in scores.items()}
+def build_suite(cfg: RunConfig, device: torch.device | str = "cpu") -> EvalSuite:
+    """The run's evaluation suite (``eval.evals``), metric names <evaluator>/<set>/<metric>."""
+    ctx = Context(tokenize=get_tokenizer(cfg.text.tokenizer, cfg.text.max_len), templates=cfg.eval.templates,
+                  batch_size=cfg.eval.batch_size, device=device, cache=ImageEmbeddingCache(cfg.eval.cache_dir))
+    return EvalSuite(cfg.eval.evals, data_root=cfg.data.root, size=cfg.image.size, max_images=cfg.eval.max_images,
+                     ctx=ctx)
 
 
 def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_id: str) -> ray.train.Result:

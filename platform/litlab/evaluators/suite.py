@@ -1,0 +1,187 @@
+"""The evaluation suite: ``eval.evals`` specs -> metrics, with embeddings spread over the Train workers.
+
+A spec is ``<evaluator>/<set>[+<set>][@root]``: ``zeroshot/fmnist-test``, ``retrieval/tuxpaint-stamps``,
+``crossstyle/emoji-style-google-apple``, ``fewshot/fmnist-idx-train+fmnist-idx-test`` (probe train + test),
+``zeroshot/cifar100-test@/data/cifar-100-python.tar.gz`` (a user's copy). Metric names are
+``<evaluator>/<set>/<metric>`` (few-shot: the test set, e.g. ``fewshot/fmnist-idx-test/10shot/top1``).
+Under torch.distributed every rank embeds every W-th image and caption
+(``distributed.shard_indices``) and all ranks gather them back in order, so each rank computes exactly the
+metrics one process would; the caller logs them from rank 0. Sets are loaded once per suite.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from litlab.config import ConfigError
+from litlab.distributed import gather_in_order, shard_indices, world
+from litlab.evaluators.cache import ImageEmbeddingCache
+from litlab.evaluators.linear_probe import fewshot_probe
+from litlab.evaluators.prompts import TEMPLATES
+from litlab.evaluators.retrieval import retrieval_metrics, t2i_ranks, text_embeddings
+from litlab.evaluators.sets import EVAL_SETS, CrossStyleSet, LabelledEvalSet, RetrievalSet, load_eval_set
+from litlab.evaluators.zeroshot import class_embeddings, classification_metrics, image_embeddings
+from litlab.registry import Registry, UnknownNameError
+from litlab.tokenizers import Tokenized
+
+Tokenize = Callable[[Sequence[str]], Tokenized]
+SHARD_SETS = ("fmnist-test", "emoji-heldout")  # splits of the demo shards: their root is data.root
+FEWSHOTS = (1, 5, 10, 25)  # shots per class, as in the paper's few-shot tables
+
+
+@dataclass(frozen=True)
+class EvalSpec:
+    evaluator: str
+    sets: tuple[str, ...]
+    root: str | None = None
+
+    @property
+    def name(self) -> str:
+        """The metric prefix: the evaluator and the set it scores on (few-shot: the test set; MLflow forbids '+')."""
+        return f"{self.evaluator}/{self.sets[-1]}"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every evaluator needs besides the model and its data."""
+
+    tokenize: Tokenize
+    templates: str
+    batch_size: int
+    device: torch.device | str = "cpu"
+    cache: ImageEmbeddingCache | None = None  # reuses zimg while the image side is frozen (litlab.evaluators.cache)
+
+
+Evaluator = Callable[[Any, list[Any], Context], dict[str, float]]
+EVALUATORS: Registry[Evaluator] = Registry("evaluator")
+EXPECTS = {"zeroshot": (LabelledEvalSet,), "retrieval": (RetrievalSet,), "crossstyle": (CrossStyleSet,),
+           "fewshot": (LabelledEvalSet, LabelledEvalSet)}
+
+
+def parse_spec(text: str) -> EvalSpec:
+    """``zeroshot/fmnist-test`` -> EvalSpec; unknown evaluators or sets fail listing the valid ones."""
+    body, _, root = text.partition("@")
+    evaluator, sep, sets = body.partition("/")
+    if not sep or not sets:
+        raise ValueError(f"bad evaluation {text!r}: write <evaluator>/<set>[+<set>][@root], e.g. zeroshot/fmnist-test")
+    EVALUATORS.get(evaluator)
+    names = tuple(sets.split("+"))
+    for name in names:
+        EVAL_SETS.get(name)
+    if len(names) != len(EXPECTS[evaluator]):
+        raise ValueError(f"evaluator {evaluator!r} takes {len(EXPECTS[evaluator])} set(s), got {text!r}")
+    return EvalSpec(evaluator, names, root or None)
+
+
+def check_evals(specs: Sequence[str]) -> None:
+    """Every spec parses (known evaluator, known sets), or a ConfigError naming the bad one and the valid ones."""
+    for text in specs:
+        try:
+            parse_spec(text)
+        except (ValueError, UnknownNameError) as err:
+            raise ConfigError(f"eval.evals: {err}") from None
+
+
+class EvalSuite:
+    """Loads each spec's sets once (at ``size``, at most ``max_images``) and scores a model on all of them."""
+
+    def __init__(self, specs: Sequence[str], *, data_root: str, size: int, max_images: int, ctx: Context) -> None:
+        self.specs = [parse_spec(s) for s in specs]
+        self.data_root, self.size, self.max_images, self.ctx = data_root, size, max_images, ctx
+        self._sets: dict[tuple[str, str | None], Any] = {}
+
+    def load(self, spec: EvalSpec) -> list[Any]:
+        out = []
+        for name in spec.sets:
+            root = spec.root or (self.data_root if name in SHARD_SETS else None)
+            if (name, root) not in self._sets:
+                self._sets[(name, root)] = load_eval_set(name, root, self.size, self.max_images)
+            data = self._sets[(name, root)]
+            out.append(data)
+        for data, kind in zip(out, EXPECTS[spec.evaluator], strict=True):
+            if not isinstance(data, kind):
+                raise ValueError(f"{spec.name}: {spec.evaluator} needs a {kind.__name__}, "
+                                 f"{data.name or 'the set'} is a {type(data).__name__}")
+        return out
+
+    @torch.no_grad()
+    def __call__(self, model: torch.nn.Module) -> dict[str, float]:
+        was_training = model.training
+        model.eval()
+        try:
+            metrics: dict[str, float] = {}
+            for spec in self.specs:
+                scores = EVALUATORS.get(spec.evaluator)(model, self.load(spec), self.ctx)
+                metrics |= {f"{spec.name}/{k}": v for k, v in scores.items()}
+            return metrics
+        finally:
+            model.train(was_training)
+
+
+def embed_images(model: Any, images: np.ndarray, ctx: Context) -> torch.Tensor:
+    """(N, D) image embeddings, each rank embedding its shard, gathered in order; from the cache when frozen.
+
+    Every rank decides hit or miss alike: a miss is computed collectively and rank 0 writes the file only after
+    that collective, so no rank can see the file before the others have looked."""
+    rank, size = world()
+
+    def compute() -> torch.Tensor:
+        idx = np.asarray(shard_indices(len(images), rank, size))
+        return gather_in_order(image_embeddings(model, images[idx], ctx.batch_size, ctx.device), len(images))
+
+    return ctx.cache.get(model, images, compute, write=rank == 0) if ctx.cache else compute()
+
+
+def embed_texts(model: Any, texts: Sequence[str], ctx: Context) -> torch.Tensor:
+    """(M, D) text embeddings, each rank embedding its shard, gathered in order."""
+    rank, size = world()
+    mine = [texts[i] for i in shard_indices(len(texts), rank, size)]
+    return gather_in_order(text_embeddings(model, mine, ctx.tokenize, ctx.batch_size, ctx.device), len(texts))
+
+
+@EVALUATORS.register("zeroshot")
+def zeroshot(model: Any, sets: list[LabelledEvalSet], ctx: Context) -> dict[str, float]:
+    """Prompts -> class embeddings (every rank, they are few); images sharded; top-1/5, mean per-class recall."""
+    (data,) = sets
+    TEMPLATES.get(ctx.templates)
+    zcls = class_embeddings(model, data.classnames, ctx.templates, ctx.tokenize, ctx.device)  # (C, D)
+    zimg = embed_images(model, data.images, ctx)  # (N, D)
+    return classification_metrics(zimg @ zcls.T, torch.as_tensor(data.labels, device=zimg.device))
+
+
+@EVALUATORS.register("retrieval")
+def retrieval(model: Any, sets: list[RetrievalSet], ctx: Context) -> dict[str, float]:
+    """Image <-> text Recall@1/5/10, several captions per image (COCO protocol)."""
+    (data,) = sets
+    zimg, ztxt = embed_images(model, data.images, ctx), embed_texts(model, data.captions, ctx)
+    return retrieval_metrics(zimg, ztxt, torch.as_tensor(data.caption_to_image))
+
+
+@EVALUATORS.register("crossstyle")
+def crossstyle(model: Any, sets: list[CrossStyleSet], ctx: Context) -> dict[str, float]:
+    """Image -> image Recall@1/5/10 from one art style to another, through the image tower only."""
+    (data,) = sets
+    zq = F.normalize(embed_images(model, data.query_images, ctx), dim=-1)  # (Nq, D)
+    zt = F.normalize(embed_images(model, data.target_images, ctx), dim=-1)  # (Nt, D)
+    ranks = t2i_ranks(zt, zq, torch.as_tensor(data.query_to_target))  # (Nq,) targets scoring >= the right one
+    return {f"r{k}": (ranks < k).double().mean().item() for k in (1, 5, 10)}
+
+
+@EVALUATORS.register("fewshot")
+def fewshot(model: Any, sets: list[LabelledEvalSet], ctx: Context) -> dict[str, float]:
+    """Ridge probes on frozen image embeddings: 1/5/10/25 shots per class (those the train set has room for,
+    keeping at least one example per class to choose the ridge strength on), 5 draws (linear_probe)."""
+    train, test = sets
+    fewest = int(np.bincount(train.labels, minlength=len(train.classnames)).min())
+    shots = tuple(n for n in FEWSHOTS if n < fewest)
+    if not shots:
+        raise ValueError(f"{train.name}: a class has only {fewest} images; few-shot probes need at least 2 per "
+                         "class (raise eval.max_images)")
+    ztr, zte = embed_images(model, train.images, ctx), embed_images(model, test.images, ctx)
+    return fewshot_probe(ztr, train.labels, zte, test.labels, shots=shots)

@@ -1,0 +1,101 @@
+"""The evaluation suite: specs, every evaluator on real sets, and sharded evaluation equal to one process."""
+
+import os
+import socket
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from litlab.config import ConfigError, RunConfig, apply_overrides
+from litlab.distributed import gather_in_order, shard_indices
+from litlab.evaluators.suite import EVALUATORS, EXPECTS, Context, EvalSuite, check_evals, parse_spec
+from litlab.evaluators.zeroshot import zeroshot_classify
+from litlab.models.build import build_model
+from litlab.tokenizers import get_tokenizer
+
+SPECS = ("zeroshot/fmnist-test", "retrieval/emoji-heldout", "fewshot/fmnist-idx-train+fmnist-idx-test")
+
+
+def tiny_model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    cfg = apply_overrides(RunConfig(), {"setup": "Lu", "image.arch": "mobilenet_v2", "image.size": 32})
+    return build_model(cfg).eval()
+
+
+def suite(root, specs=SPECS, max_images=60) -> EvalSuite:
+    ctx = Context(tokenize=get_tokenizer("wordpiece_minilm", 16), templates="simple", batch_size=16)
+    return EvalSuite(specs, data_root=str(root), size=32, max_images=max_images, ctx=ctx)
+
+
+def test_every_evaluator_declares_the_sets_it_takes():
+    assert set(EVALUATORS.names()) == set(EXPECTS)
+
+
+@pytest.mark.parametrize("text,msg", [
+    ("zeroshot", "write <evaluator>/<set>"),
+    ("zeroshoot/fmnist-test", "unknown evaluator 'zeroshoot' (did you mean 'zeroshot'?)"),
+    ("zeroshot/fmnist-tset", "unknown evaluation set 'fmnist-tset'"),
+    ("fewshot/fmnist-test", "evaluator 'fewshot' takes 2 set(s)"),
+])
+def test_bad_specs_name_the_value_and_the_choices(text, msg):
+    with pytest.raises(ConfigError, match="eval.evals") as err:
+        check_evals([text])
+    assert msg in str(err.value)
+
+
+def test_spec_with_a_root_and_two_sets():
+    spec = parse_spec("fewshot/fmnist-idx-train+fmnist-idx-test@/data/fm")
+    assert (spec.evaluator, spec.sets, spec.root, spec.name) == (
+        "fewshot", ("fmnist-idx-train", "fmnist-idx-test"), "/data/fm", "fewshot/fmnist-idx-test")
+
+
+def test_a_set_of_the_wrong_kind_is_a_clear_error(tiny_shards):
+    with pytest.raises(ValueError, match="retrieval needs a RetrievalSet, fmnist-test is a LabelledEvalSet"):
+        suite(tiny_shards, ["retrieval/fmnist-test"])(tiny_model())
+
+
+def test_suite_zeroshot_equals_the_plain_evaluator_and_keeps_train_mode(tiny_shards):
+    model = tiny_model().train()
+    s = suite(tiny_shards, ["zeroshot/fmnist-test"])
+    got = s(model)
+    assert model.training
+    data = s.load(s.specs[0])[0]
+    ref = zeroshot_classify(model, data.images, data.labels, data.classnames, template_set="simple",
+                            tokenize=get_tokenizer("wordpiece_minilm", 16), batch_size=16)
+    assert got == {f"zeroshot/fmnist-test/{k}": v for k, v in ref.items()}
+
+
+def test_gather_in_order_is_the_identity_in_one_process():
+    x = torch.arange(12.0).reshape(6, 2)
+    assert torch.equal(gather_in_order(x, 6), x)
+    assert list(shard_indices(7, 1, 3)) == [1, 4]
+
+
+def _worker(rank: int, world: int, port: int, root: str, model, out) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world)
+    torch.set_num_threads(1)
+    out[rank] = suite(root)(model)
+    x = torch.arange(7.0)[rank::world, None]  # an uneven split: 4 rows on rank 0, 3 on rank 1
+    out[f"gather{rank}"] = gather_in_order(x, 7).flatten().tolist()
+    dist.destroy_process_group()
+
+
+def test_two_gloo_workers_give_exactly_the_single_process_metrics(tiny_shards):
+    model = tiny_model()
+    single = suite(tiny_shards)(model)
+    assert {"/".join(k.split("/")[:2]) for k in single} == {
+        "zeroshot/fmnist-test", "retrieval/emoji-heldout", "fewshot/fmnist-idx-test"}
+    assert {"fewshot/fmnist-idx-test/1shot/top1", "fewshot/fmnist-idx-test/5shot/top1"} <= single.keys()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = mp.Manager().dict()
+    mp.spawn(_worker, args=(2, port, str(tiny_shards), model, out), nprocs=2, join=True)
+    assert out["gather0"] == out["gather1"] == list(np.arange(7.0))
+    for rank in range(2):
+        assert out[rank].keys() == single.keys()
+        for k, v in single.items():
+            assert out[rank][k] == pytest.approx(v, abs=1e-9), k
