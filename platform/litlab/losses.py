@@ -1,24 +1,35 @@
 """Softmax contrastive loss (image->text and text->image), over the global or the local batch.
 
 Pure torch: the all-gather and this worker's rank are arguments, so the same function runs in one process,
-under torch.distributed, or in tests. With ``gather`` (which must keep gradients, see
-``litlab.distributed.all_gather_with_grad``) each worker scores its B rows against all W*B columns; averaged
-over workers (DDP) this equals the loss, and gradients, of one process on the concatenated batch.
+under torch.distributed, or in tests.
+
+- ``mode="global"`` (the paper's default): with ``gather`` (which must keep gradients, see
+  ``litlab.distributed.all_gather_with_grad``) each worker scores its B rows against all W*B columns; averaged
+  over workers (DDP) this equals the loss, and gradients, of one process on the concatenated batch.
+- ``mode="local"`` (paper Appendix F, the per-device loss it compares against): each worker scores its B rows
+  against its own B columns only; ``gather`` is not used. Averaged over workers this is the mean of W
+  single-process losses, one per worker's batch: fewer negatives per positive.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 
 Gather = Callable[[torch.Tensor], torch.Tensor]
+LossMode = Literal["global", "local"]
 
 
 def contrastive_loss(zimg: torch.Tensor, ztxt: torch.Tensor, logit_scale: torch.Tensor,
-                     gather: Gather | None = None, rank: int = 0) -> torch.Tensor:
+                     gather: Gather | None = None, rank: int = 0, mode: LossMode = "global") -> torch.Tensor:
     """zimg, ztxt: (B, D) L2-normalised local embeddings; row i of each is a matching pair."""
+    if mode not in ("global", "local"):
+        raise ValueError(f"unknown contrastive loss mode {mode!r}; valid: global, local")
+    if mode == "local":
+        gather, rank = None, 0  # negatives: this worker's own batch only
     all_img = gather(zimg) if gather else zimg  # (W*B, D)
     all_txt = gather(ztxt) if gather else ztxt  # (W*B, D)
     b = zimg.shape[0]
