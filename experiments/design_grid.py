@@ -57,6 +57,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--preset", default="smoke", help=f"one of: {', '.join(PRESETS)}")
     p.add_argument("--study", action="append", default=[], help="run only these studies (repeatable)")
+    p.add_argument("--cell", action="append", default=[], help="run only these cell ids (repeatable; see --dry-run)")
     p.add_argument("--set", action="append", default=[], dest="sets", metavar="KEY=VALUE",
                    help="override the base config, e.g. --set optim.lr=3e-4")
     p.add_argument("--sweep", help="sweep name = MLflow experiment (default: the preset)")
@@ -77,6 +78,10 @@ def build_cells(args: argparse.Namespace) -> list[Cell]:
     preset = PRESETS[args.preset]
     base = apply_overrides(apply_overrides(BASE, preset.overrides), [parse_set(s) for s in args.sets])
     cells = expand(base, select(preset.studies or STUDIES, args.study))
+    unknown = sorted(set(args.cell) - {c.id for c in cells})
+    if unknown:
+        raise ConfigError(f"unknown cell {unknown[0]!r}; valid: {', '.join(c.id for c in cells)}")
+    cells = [c for c in cells if not args.cell or c.id in args.cell]
     from litlab.evaluators.suite import check_evals
     from litlab.models.build import check_names
 

@@ -54,12 +54,32 @@ class Data:
 
 @dataclass(frozen=True)
 class Optim:
-    steps: int = 1000
+    """Optimisation (litlab.optim, litlab.loop). Paper: Appendix D recipe, F global vs local loss, H schedules."""
+
+    steps: int = 1000  # optimizer steps
+    name: Literal["adamw", "adafactor"] = "adamw"  # litlab.optim.OPTIMIZERS; adafactor: factored 2nd moment
     lr: float = 1e-3
-    weight_decay: float = 1e-4  # decoupled (AdamW)
-    warmup_steps: int = 100
-    clip_norm: float = 1.0
+    weight_decay: float = 1e-4  # decoupled (p -= lr_t * wd * p); matrices only: never biases, norms, logit_scale
+    warmup_steps: int = 100  # linear warm-up, then cosine decay to 0 at `steps`
+    clip_norm: float = 1.0  # global gradient norm
     temperature_init: float = 10.0  # initial logit scale, stored in log space
+    image_lr_mult: float = 1.0  # image tower lr = lr * image_lr_mult (heads and logit_scale use lr)
+    text_lr_mult: float = 1.0  # text tower lr = lr * text_lr_mult
+    unlock_image_at: int = 0  # delayed unlock: a locked (L) image tower trains from this step on; 0 or -1 = never
+    unlock_text_at: int = 0  # the same for a locked (L) text tower
+    loss: Literal["global", "local"] = "global"  # negatives from all workers' batches, or each worker's own (App. F)
+    accum_steps: int = 1  # micro-batches per optimizer step; contrastive negatives come from one micro-batch
+    bf16: bool = False  # bfloat16 autocast of the towers on CUDA; ignored (with a warning) on CPU
+
+    def __post_init__(self) -> None:
+        if self.accum_steps < 1:
+            raise ConfigError(f"optim.accum_steps must be >= 1 (micro-batches per step), got {self.accum_steps}")
+        for key in ("unlock_image_at", "unlock_text_at"):
+            if getattr(self, key) < -1:
+                raise ConfigError(f"optim.{key} must be a step >= 1, or 0 / -1 for never; got {getattr(self, key)}")
+        for key in ("image_lr_mult", "text_lr_mult"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"optim.{key} must be >= 0, got {getattr(self, key)}")
 
 
 @dataclass(frozen=True)
@@ -81,6 +101,8 @@ class Train:
     seed: int = 0
     log_every: int = 10
     torch_threads: int = 1  # per worker process; keeps 2 workers from oversubscribing 2 cores
+    checkpoint_every: int = 0  # resumable checkpoint (model, optimizer, schedule, step) every N steps; 0 = final only
+    max_failures: int = 2  # worker-group restarts from the last checkpoint before the run fails
 
 
 @dataclass(frozen=True)

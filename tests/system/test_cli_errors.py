@@ -16,6 +16,8 @@ SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "design_grid.py"
     (["--set", "text.arch=bert"], "unknown text tower 'bert'"),
     (["--preset", "nope"], "unknown preset 'nope'; valid: smoke"),
     (["--study", "towerz"], "unknown study 'towerz'; valid: towers"),
+    (["--cell", "setup=LU"], "unknown cell 'setup=LU'; valid: setup=Lu, setup=uu"),
+    (["--set", "eval.evals=zeroshot/fmnist-tset"], "eval.evals: unknown evaluation set 'fmnist-tset'"),
     (["--set", "data.root=/nonexistent/shards"], "no training shards under data.root='/nonexistent/shards'"),
 ])
 def test_bad_input_fails_fast(args, expected):

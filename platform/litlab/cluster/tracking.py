@@ -63,10 +63,15 @@ def create_cell_run(uri: str, experiment_id: str, cfg: RunConfig, tags: dict[str
         tags = {**tags, "mlflow.parentRunId": parent_run_id}
     run = c.create_run(experiment_id, tags=tags, run_name=tags.get("mlflow.runName"))
     run_id = run.info.run_id
-    params = [mlflow.entities.Param(k, str(v)[:6000]) for k, v in to_params(cfg).items()]
+    params = [mlflow.entities.Param(k, _param_text(v)) for k, v in to_params(cfg).items()]
     c.log_batch(run_id, params=params)
     c.log_text(run_id, json.dumps(to_dict(cfg), indent=2, sort_keys=True), "config.json")
     return run_id
+
+
+def _param_text(value: Any) -> str:
+    """MLflow param text: lists as comma-separated items (as --set takes them), capped at MLflow's 6000 chars."""
+    return (",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value))[:6000]
 
 
 class RunLogger:
@@ -74,10 +79,19 @@ class RunLogger:
 
     def __init__(self, uri: str, run_id: str) -> None:
         self.client, self.run_id = client(uri), run_id
+        self._logged: dict[str, int] = {}  # metric -> last step logged before a restart
+
+    def continue_run(self) -> dict[str, int]:
+        """After a restart from a checkpoint: steps re-run past it are not logged twice (the first values stay)."""
+        for key in self.client.get_run(self.run_id).data.metrics:
+            self._logged[key] = max(m.step for m in self.client.get_metric_history(self.run_id, key))
+        return dict(self._logged)
 
     def log(self, step: int, metrics: dict[str, float]) -> None:
-        ms = [mlflow.entities.Metric(k, float(v), _now_ms(), step) for k, v in metrics.items()]
-        self.client.log_batch(self.run_id, metrics=ms)
+        ms = [mlflow.entities.Metric(k, float(v), _now_ms(), step) for k, v in metrics.items()
+              if step > self._logged.get(k, -1)]
+        if ms:
+            self.client.log_batch(self.run_id, metrics=ms)
 
     def log_artifact(self, path: str, artifact_path: str | None = None) -> None:
         self.client.log_artifact(self.run_id, path, artifact_path)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import posixpath
 import re
-import tempfile
 from collections.abc import Iterator
 from typing import Any
 
 import ray.train
 import ray.train.torch
 import torch
-from ray.train import Checkpoint, ScalingConfig
+from ray.train import ScalingConfig
 from ray.train.torch import TorchTrainer
 
 from litlab import loop
+from litlab.cluster.checkpoints import report_checkpoint, restore
 from litlab.cluster.data import split_path, train_dataset
 from litlab.cluster.tracking import RunLogger
 from litlab.config import RunConfig, from_dict, to_dict
@@ -32,9 +31,10 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     model = build_model(cfg)
+    start, state = restore(model)  # (0, None) unless Ray Train restarted us after a failure
     ddp = ray.train.torch.prepare_model(model)
     device = ray.train.torch.get_device()
-    logger = RunLogger(payload["tracking_uri"], payload["run_id"]) if rank == 0 else None
+    logger = _logger(payload, rank, start)
     suite = build_suite(cfg, device)
 
     def evaluate(step: int) -> dict[str, float]:  # every rank embeds its shard; rank 0 logs
@@ -43,21 +43,31 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
             logger.log(step, scores)
         return scores
 
+    def checkpoint(step: int, opt_state: dict[str, Any]) -> None:
+        report_checkpoint(model, cfg, payload["run_id"], step, {"step": step}, opt_state)
+
     last = loop.train(
         ddp, endless_batches(cfg, world), cfg.optim,
         log=(_printing(logger, payload["cell_id"], cfg.optim.steps) if logger else _no_log),
         log_every=cfg.train.log_every, gather=all_gather_with_grad if world > 1 else None, rank=rank,
         world_size=world, device=device, evaluate=evaluate, eval_every=cfg.eval.every,
+        start_step=start, state=state, checkpoint=checkpoint, checkpoint_every=cfg.train.checkpoint_every,
+        seed=cfg.train.seed,
     )
     metrics = {**last, **evaluate(cfg.optim.steps), "step": cfg.optim.steps}
+    report_checkpoint(model, cfg, payload["run_id"], cfg.optim.steps, metrics)
+
+
+def _logger(payload: dict[str, Any], rank: int, start: int) -> RunLogger | None:
+    """Rank 0's MLflow logger; after a restart it skips steps already logged and tags the resume."""
     if rank != 0:
-        ray.train.report(metrics)
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        torch.save({"model": model.state_dict(), "config": to_dict(cfg), "run_id": payload["run_id"],
-                    "step": cfg.optim.steps},
-                   posixpath.join(tmp, "model.pt"))
-        ray.train.report(metrics, checkpoint=Checkpoint.from_directory(tmp))
+        return None
+    logger = RunLogger(payload["tracking_uri"], payload["run_id"])
+    if start:
+        logger.continue_run()
+        logger.set_tag("resumed_from_step", start)
+        print(f"[{payload['cell_id']}] resumed from the checkpoint at step {start}", flush=True)
+    return logger
 
 
 def endless_batches(cfg: RunConfig, world: int) -> Iterator[dict[str, torch.Tensor]]:
@@ -92,7 +102,9 @@ def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_
         train_loop_config={"run": to_dict(cfg), "tracking_uri": tracking_uri, "run_id": run_id, "cell_id": name},
         scaling_config=ScalingConfig(num_workers=cfg.train.workers, use_gpu=cfg.train.gpus_per_worker > 0,
                                      resources_per_worker=_worker_resources(cfg)),
-        run_config=ray.train.RunConfig(name=slug(name), storage_path=storage),
+        run_config=ray.train.RunConfig(name=slug(name), storage_path=storage,
+                                       failure_config=ray.train.FailureConfig(max_failures=cfg.train.max_failures),
+                                       checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2)),
         datasets={"train": train_dataset(cfg)},
     )
     return trainer.fit()
