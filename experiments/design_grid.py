@@ -84,11 +84,14 @@ def build_cells(args: argparse.Namespace) -> list[Cell]:
     cells = [c for c in cells if not args.cell or c.id in args.cell]
     from litlab.evaluators.suite import check_evals
     from litlab.models.build import check_names
+    from litlab.models.precomputed import precompute_problem
 
     for cell in cells:
         try:
             check_names(cell.config)
             check_evals(cell.config.eval.evals)
+            if cell.config.train.precompute and (problem := precompute_problem(cell.config)):
+                raise ConfigError(f"train.precompute: {problem}")
         except ConfigError as err:
             raise ConfigError(f"cell {cell.id}: {err}") from None
     return cells

@@ -103,6 +103,7 @@ class Train:
     torch_threads: int = 1  # per worker process; keeps 2 workers from oversubscribing 2 cores
     checkpoint_every: int = 0  # resumable checkpoint (model, optimizer, schedule, step) every N steps; 0 = final only
     max_failures: int = 2  # worker-group restarts from the last checkpoint before the run fails
+    precompute: bool = False  # train a locked image tower from embeddings computed once (litlab.models.precomputed)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from ray.train.torch import TorchTrainer
 from litlab import loop
 from litlab.cluster.checkpoints import report_checkpoint, restore
 from litlab.cluster.data import split_path, train_dataset
+from litlab.cluster.precompute import ensure_image_cache
 from litlab.cluster.tracking import RunLogger
 from litlab.config import RunConfig, from_dict, to_dict
 from litlab.distributed import all_gather_with_grad
@@ -30,21 +31,24 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
     torch.set_num_threads(cfg.train.torch_threads)
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
-    model = build_model(cfg)
+    cache = payload.get("image_cache")
+    model = build_model(cfg, image_features=cache["dim"] if cache else None)
     start, state = restore(model)  # (0, None) unless Ray Train restarted us after a failure
     ddp = ray.train.torch.prepare_model(model)
     device = ray.train.torch.get_device()
     logger = _logger(payload, rank, start)
     suite = build_suite(cfg, device)
+    eval_model = WithImageTower(cfg, model) if cache else (lambda: model)
+    extra = {"image_from_cache": bool(cache)}
 
     def evaluate(step: int) -> dict[str, float]:  # every rank embeds its shard; rank 0 logs
-        scores = suite(model)
+        scores = suite(eval_model())
         if logger:
             logger.log(step, scores)
         return scores
 
     def checkpoint(step: int, opt_state: dict[str, Any]) -> None:
-        report_checkpoint(model, cfg, payload["run_id"], step, {"step": step}, opt_state)
+        report_checkpoint(model, cfg, payload["run_id"], step, {"step": step}, {**opt_state, **extra})
 
     last = loop.train(
         ddp, endless_batches(cfg, world), cfg.optim,
@@ -55,7 +59,21 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
         seed=cfg.train.seed,
     )
     metrics = {**last, **evaluate(cfg.optim.steps), "step": cfg.optim.steps}
-    report_checkpoint(model, cfg, payload["run_id"], cfg.optim.steps, metrics)
+    report_checkpoint(model, cfg, payload["run_id"], cfg.optim.steps, metrics, extra)
+
+
+class WithImageTower:
+    """For evaluating a run trained from cached features: the full model (the real locked tower, built on first
+    use) carrying the trained text side, heads and temperature."""
+
+    def __init__(self, cfg: RunConfig, trained: torch.nn.Module) -> None:
+        self.cfg, self.trained, self.full = cfg, trained, None
+
+    def __call__(self) -> torch.nn.Module:
+        if self.full is None:
+            self.full = build_model(self.cfg)
+        self.full.load_state_dict(self.trained.state_dict(), strict=False)  # the cached model has no image.*
+        return self.full
 
 
 def _logger(payload: dict[str, Any], rank: int, start: int) -> RunLogger | None:
@@ -97,15 +115,17 @@ def build_suite(cfg: RunConfig, device: torch.device | str = "cpu") -> EvalSuite
 
 def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_id: str) -> ray.train.Result:
     """Train one cell with a TorchTrainer; raises ray.train.TrainingFailedError on failure."""
+    cache = ensure_image_cache(cfg) if cfg.train.precompute else None
     trainer = TorchTrainer(
         train_loop_per_worker,
-        train_loop_config={"run": to_dict(cfg), "tracking_uri": tracking_uri, "run_id": run_id, "cell_id": name},
+        train_loop_config={"run": to_dict(cfg), "tracking_uri": tracking_uri, "run_id": run_id, "cell_id": name,
+                           "image_cache": cache},
         scaling_config=ScalingConfig(num_workers=cfg.train.workers, use_gpu=cfg.train.gpus_per_worker > 0,
                                      resources_per_worker=_worker_resources(cfg)),
         run_config=ray.train.RunConfig(name=slug(name), storage_path=storage,
                                        failure_config=ray.train.FailureConfig(max_failures=cfg.train.max_failures),
                                        checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2)),
-        datasets={"train": train_dataset(cfg)},
+        datasets={"train": train_dataset(cfg, cache)},
     )
     return trainer.fit()
 

@@ -57,6 +57,12 @@ def load_image(data: bytes, size: int, area_min: float = 1.0, rng: np.random.Gen
     return inception_crop(img, size, area_min, rng)
 
 
+def tokenize_batch(batch: dict[str, Sequence], *, tokenizer: str, max_len: int) -> dict[str, np.ndarray]:
+    """{zimg (B, F), txt} from the embedding cache -> {image: the features (B, F) float32, ids, mask}."""
+    tokens = get_tokenizer(tokenizer, max_len)([str(t) for t in batch["txt"]])
+    return {"image": np.asarray(np.stack(batch["zimg"]), np.float32), "ids": tokens.ids, "mask": tokens.mask}
+
+
 def preprocess_batch(batch: dict[str, Sequence], *, size: int, tokenizer: str, max_len: int,
                      area_min: float = 1.0, seed: int | None = None) -> dict[str, np.ndarray]:
     """{jpg, txt, ...} -> {image (B, size, size, 3) uint8, ids (B, T), mask (B, T)}; bad rows dropped."""

@@ -7,6 +7,7 @@ import torch
 from litlab.config import ConfigError, RunConfig
 from litlab.models.image_towers import build_image_tower, check_image_arch
 from litlab.models.locking import apply_setup
+from litlab.models.precomputed import PrecomputedImageTower
 from litlab.models.text_towers import TEXT_TOWERS, build_text_tower, pretrained_text_towers
 from litlab.models.two_tower import TwoTower
 from litlab.registry import UnknownNameError
@@ -28,12 +29,17 @@ def check_names(cfg: RunConfig) -> None:
         )
 
 
-def build_model(cfg: RunConfig) -> TwoTower:
-    """Towers built pretrained for L/U and randomly initialised for u (seeded by train.seed), then locked."""
+def build_model(cfg: RunConfig, image_features: int | None = None) -> TwoTower:
+    """Towers built pretrained for L/U and randomly initialised for u (seeded by train.seed), then locked.
+
+    ``image_features`` = F: the image tower is not built; batches carry its precomputed (B, F) features."""
     check_names(cfg)
     torch.manual_seed(cfg.train.seed)
     tokenizer = get_tokenizer(cfg.text.tokenizer, cfg.text.max_len)
-    image = build_image_tower(cfg.image.arch, pretrained=cfg.image_letter in "LU")
+    if image_features is not None:
+        image = PrecomputedImageTower(image_features, cfg.image.arch)
+    else:
+        image = build_image_tower(cfg.image.arch, pretrained=cfg.image_letter in "LU")
     text = build_text_tower(cfg.text.arch, cfg.text_letter in "LU", tokenizer.vocab_size, cfg.text.max_len)
     model = TwoTower(image, text, image_head=cfg.image.head, text_head=cfg.text.head,
                      temperature_init=cfg.optim.temperature_init)
