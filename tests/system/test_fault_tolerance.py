@@ -66,5 +66,6 @@ def test_sigkilled_worker_resumes_from_checkpoint_without_losing_or_doubling_ste
     runs = {r["tags"]["setup"]: r for r in fetch_cell_runs(uri, sweep)}
     lu = runs["Lu"]
     assert lu["status"] == "FINISHED" and int(lu["tags"]["resumed_from_step"]) >= EVERY
+    assert "'epoch'" in lu["tags"]["resumed_data_position"]
     assert _logged_steps(uri, sweep)["Lu"] == list(range(LOG, STEPS + 1, LOG))  # each step once, none missing
     assert "zeroshot/fmnist-test/top1" in lu["metrics"] and list(runs) == ["Lu"]

@@ -48,6 +48,9 @@ def test_both_cells_finish_with_metrics_in_mlflow(sweep):
         evals = [m.step for m in client(uri).get_metric_history(r["run_id"], "zeroshot/fmnist-test/top1")]
         assert evals == [4, 6]  # eval.every=4 during training, then the final evaluation
         assert r["tags"]["config_hash"] and r["tags"]["mlflow.parentRunId"]
+        artifacts = [a.path for a in client(uri).list_artifacts(r["run_id"], "checkpoint")]
+        assert artifacts == ["checkpoint/model.pt"] and "config.json" in [
+            a.path for a in client(uri).list_artifacts(r["run_id"])]
 
 
 def test_report_prints_one_row_per_setup(sweep, tmp_path, capsys):

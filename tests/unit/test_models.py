@@ -77,10 +77,12 @@ def test_lock_semantics_of_every_setup(setup):
 
 def test_u_is_random_init_and_U_loads_the_checkpoint():
     pre = build_model(tiny("UU")).state_dict()
-    rnd = build_model(tiny("uu")).state_dict()
-    key = next(k for k in pre if k.startswith("image.") and k.endswith("weight"))
-    assert not torch.equal(pre[key], rnd[key])
-    assert torch.equal(pre[key], build_model(tiny("LL")).state_dict()[key])
+    rnd = build_model(apply_overrides(tiny("uu"), {"text.arch": "minilm_l6"})).state_dict()  # same archs, random
+    locked = build_model(tiny("LL")).state_dict()
+    for tower in ("image", "text"):
+        key = next(k for k in pre if k.startswith(f"{tower}.") and k.endswith("weight"))
+        assert not torch.equal(pre[key], rnd[key]), f"{tower}: u equals the checkpoint"
+        assert torch.equal(pre[key], locked[key]), f"{tower}: U and L load different weights"
 
 
 def test_check_names_fails_fast_with_choices():

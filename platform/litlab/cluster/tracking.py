@@ -33,10 +33,14 @@ def local_store_uri(folder: str | Path) -> str:
 
 
 def ensure_experiment(uri: str, name: str, artifact_root: str | None = None) -> str:
+    """The experiment's id, created if missing; a sqlite store keeps artifacts beside its database file (MLflow's
+    default, ./mlruns of whatever directory the process runs in, would scatter them)."""
     c = client(uri)
     exp = c.get_experiment_by_name(name)
     if exp is not None:
         return exp.experiment_id
+    if artifact_root is None and uri.startswith("sqlite:///"):
+        artifact_root = (Path(uri.removeprefix("sqlite:///")).parent / "artifacts" / name).as_uri()
     return c.create_experiment(name, artifact_location=artifact_root)
 
 

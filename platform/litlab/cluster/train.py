@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import ray.train
@@ -16,6 +15,7 @@ from litlab import loop
 from litlab.cluster.checkpoints import report_checkpoint, restore
 from litlab.cluster.data import split_path, train_dataset
 from litlab.cluster.precompute import ensure_image_cache
+from litlab.cluster.shard_batches import ShardBatches
 from litlab.cluster.tracking import RunLogger
 from litlab.config import RunConfig, from_dict, to_dict
 from litlab.distributed import all_gather_with_grad
@@ -36,7 +36,7 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
     start, state = restore(model)  # (0, None) unless Ray Train restarted us after a failure
     ddp = ray.train.torch.prepare_model(model)
     device = ray.train.torch.get_device()
-    logger = _logger(payload, rank, start)
+    logger = _logger(payload, rank, start, (state or {}).get("data"))
     suite = build_suite(cfg, device)
     eval_model = WithImageTower(cfg, model) if cache else (lambda: model)
     extra = {"image_from_cache": bool(cache)}
@@ -47,11 +47,15 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
             logger.log(step, scores)
         return scores
 
+    batches = ShardBatches(cfg.data.batch_size, world, split_path(cfg.data.root, cfg.data.train),
+                           (state or {}).get("data"))
+
     def checkpoint(step: int, opt_state: dict[str, Any]) -> None:
-        report_checkpoint(model, cfg, payload["run_id"], step, {"step": step}, {**opt_state, **extra})
+        report_checkpoint(model, cfg, payload["run_id"], step, {"step": step},
+                          {**opt_state, **extra, **batches.state()})
 
     last = loop.train(
-        ddp, endless_batches(cfg, world), cfg.optim,
+        ddp, batches, cfg.optim,
         log=(_printing(logger, payload["cell_id"], cfg.optim.steps) if logger else _no_log),
         log_every=cfg.train.log_every, gather=all_gather_with_grad if world > 1 else None, rank=rank,
         world_size=world, device=device, evaluate=evaluate, eval_every=cfg.eval.every,
@@ -59,7 +63,7 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
         seed=cfg.train.seed,
     )
     metrics = {**last, **evaluate(cfg.optim.steps), "step": cfg.optim.steps}
-    report_checkpoint(model, cfg, payload["run_id"], cfg.optim.steps, metrics, extra)
+    report_checkpoint(model, cfg, payload["run_id"], cfg.optim.steps, metrics, extra, artifact_to=logger)
 
 
 class WithImageTower:
@@ -76,7 +80,7 @@ class WithImageTower:
         return self.full
 
 
-def _logger(payload: dict[str, Any], rank: int, start: int) -> RunLogger | None:
+def _logger(payload: dict[str, Any], rank: int, start: int, position: dict[str, int] | None) -> RunLogger | None:
     """Rank 0's MLflow logger; after a restart it skips steps already logged and tags the resume."""
     if rank != 0:
         return None
@@ -84,25 +88,9 @@ def _logger(payload: dict[str, Any], rank: int, start: int) -> RunLogger | None:
     if start:
         logger.continue_run()
         logger.set_tag("resumed_from_step", start)
+        logger.set_tag("resumed_data_position", position)
         print(f"[{payload['cell_id']}] resumed from the checkpoint at step {start}", flush=True)
     return logger
-
-
-def endless_batches(cfg: RunConfig, world: int) -> Iterator[dict[str, torch.Tensor]]:
-    """Epoch after epoch of this worker's shard; each worker takes batch_size / world rows per step."""
-    per_worker = cfg.data.batch_size // world
-    if per_worker < 1:
-        raise ValueError(f"data.batch_size={cfg.data.batch_size} is smaller than the {world} workers")
-    shard = ray.train.get_dataset_shard("train")
-    while True:
-        empty = True
-        for batch in shard.iter_torch_batches(batch_size=per_worker, drop_last=True,
-                                              local_shuffle_buffer_size=4 * per_worker):
-            empty = False
-            yield batch
-        if empty:
-            raise RuntimeError(f"training split {split_path(cfg.data.root, cfg.data.train)} gave this worker no "
-                               f"full batch of {per_worker} rows")
 
 
 def build_suite(cfg: RunConfig, device: torch.device | str = "cpu") -> EvalSuite:

@@ -1,0 +1,50 @@
+"""A worker's endless stream of training batches from its Ray Data shard, with a resumable data position.
+
+The position is (epoch, batches taken in that epoch). A run restarted from a checkpoint skips that many
+batches of a new pass, so each epoch still covers the data once in total. Ray Data's streaming split assigns
+blocks to workers as they ask, so the rows behind a position are not bit-identical across runs; the epoch
+accounting is what is kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import ray.train
+import torch
+
+
+class ShardBatches:
+    """Iterate batches of ``batch_size / world`` rows, epoch after epoch; ``position`` is checkpointable."""
+
+    def __init__(self, batch_size: int, world: int, split: str, position: dict[str, int] | None = None) -> None:
+        self.per_worker = batch_size // world
+        if self.per_worker < 1:
+            raise ValueError(f"data.batch_size={batch_size} is smaller than the {world} workers")
+        self.split = split
+        self.epoch, self.batch = (position or {}).get("epoch", 0), (position or {}).get("batch", 0)
+
+    @property
+    def position(self) -> dict[str, int]:
+        return {"epoch": self.epoch, "batch": self.batch}
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        shard = ray.train.get_dataset_shard("train")
+        skip = self.batch
+        while True:
+            seen = 0
+            for batch in shard.iter_torch_batches(batch_size=self.per_worker, drop_last=True,
+                                                  local_shuffle_buffer_size=4 * self.per_worker):
+                seen += 1
+                if seen <= skip:
+                    continue
+                self.batch = seen
+                yield batch
+            if seen == 0:
+                raise RuntimeError(f"training split {self.split} gave this worker no full batch of "
+                                   f"{self.per_worker} rows")
+            self.epoch, self.batch, skip = self.epoch + 1, 0, 0
+
+    def state(self) -> dict[str, Any]:
+        return {"data": self.position}
