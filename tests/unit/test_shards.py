@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from litlab.data.hashing import content_hash, phash, to_signed
 from litlab.data.shards import STATS, Record, encode_jpeg, iter_rows, read_stats, shard_files, write_shards
 from PIL import Image
 
@@ -39,11 +40,15 @@ def test_round_trip_keeps_order_bytes_and_meta(tmp_path):
     assert np.abs(decoded.astype(int) - np.asarray(gradient(3), int)).mean() < 4  # JPEG q95 is near lossless
 
 
-def test_columns_are_img2dataset_ones(tmp_path):
-    write_shards(records(2), tmp_path)
+def test_columns_are_img2dataset_ones_plus_dedup_hashes(tmp_path):
+    recs = records(2)
+    write_shards(recs, tmp_path)
     schema = pq.read_schema(shard_files(tmp_path)[0])
-    assert schema.names == ["key", "jpg", "txt", "json"]
-    assert [str(t) for t in schema.types] == ["string", "binary", "string", "string"]
+    assert schema.names == ["key", "jpg", "txt", "json", "sha1", "phash"]
+    assert [str(t) for t in schema.types] == ["string", "binary", "string", "string", "string", "int64"]
+    rows = list(iter_rows(tmp_path, columns=["sha1", "phash"]))
+    assert [r["sha1"] for r in rows] == [content_hash(r.jpg) for r in recs]
+    assert [r["phash"] for r in rows] == [to_signed(phash(r.jpg)) for r in recs]
     assert list(iter_rows(tmp_path, columns=["txt"])) == [{"txt": "caption 0"}, {"txt": "caption 1"}]
 
 

@@ -1,4 +1,5 @@
-"""img2dataset-compatible parquet shards: columns key (string), jpg (binary), txt (string), json (string).
+"""img2dataset-compatible parquet shards: columns key (string), jpg (binary), txt (string), json (string),
+plus sha1 (string: ``hashing.content_hash``) and phash (int64: ``hashing.phash``) for deduplication.
 
 A finished shard folder holds ``{prefix}-00000.parquet`` ... and ``_stats.json``, written last; a folder
 without ``_stats.json`` is an interrupted write. Shards are written to a temporary name and renamed.
@@ -20,8 +21,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from PIL import Image
 
+from litlab.data.hashing import content_hash, phash, to_signed
+
 STATS = "_stats.json"
-SCHEMA = pa.schema([("key", pa.string()), ("jpg", pa.binary()), ("txt", pa.string()), ("json", pa.string())])
+SCHEMA = pa.schema([("key", pa.string()), ("jpg", pa.binary()), ("txt", pa.string()), ("json", pa.string()),
+                    ("sha1", pa.string()), ("phash", pa.int64())])
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,8 @@ def _write_table(rows: list[Record], path: Path) -> int:
         "jpg": [r.jpg for r in rows],
         "txt": [r.txt for r in rows],
         "json": [json.dumps(r.meta, sort_keys=True) for r in rows],
+        "sha1": [content_hash(r.jpg) for r in rows],
+        "phash": [to_signed(phash(r.jpg)) for r in rows],
     }, schema=SCHEMA)
     tmp = path.with_name(f".{path.name}.tmp")
     pq.write_table(table, tmp, row_group_size=len(rows))
