@@ -85,8 +85,8 @@ def _logger(payload: dict[str, Any], rank: int, start: int, position: dict[str, 
     if rank != 0:
         return None
     logger = RunLogger(payload["tracking_uri"], payload["run_id"])
+    logger.continue_run()  # a continued run (worker or driver restart) never logs a step twice
     if start:
-        logger.continue_run()
         logger.set_tag("resumed_from_step", start)
         logger.set_tag("resumed_data_position", position)
         print(f"[{payload['cell_id']}] resumed from the checkpoint at step {start}", flush=True)

@@ -13,7 +13,14 @@ from typing import Any
 
 from ray import tune
 
-from litlab.cluster.tracking import RunLogger, cell_tags, client, create_cell_run, ensure_experiment
+from litlab.cluster.tracking import (
+    RunLogger,
+    cell_tags,
+    client,
+    create_cell_run,
+    ensure_experiment,
+    fetch_cell_runs,
+)
 from litlab.cluster.train import fit_cell, slug
 from litlab.config import from_dict, to_dict
 from litlab.grid import Cell
@@ -57,28 +64,62 @@ def fitting_trials(cells: Sequence[Cell], cluster_cpus: float) -> int:
 
 def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: str,
               max_concurrent: int) -> list[CellResult]:
-    """Run every cell as a Tune trial; a failing cell is recorded and does not stop the others."""
+    """Run every cell as a Tune trial; a failing cell is recorded and does not stop the others.
+
+    Re-running a sweep resumes it: a cell whose newest run (same config hash) FINISHED is skipped; an unfinished
+    one (driver killed, or failed) continues its MLflow run, and its Train run, named after that run, restores
+    from its latest checkpoint in ``storage``. A changed config is a new run; nothing logged is overwritten."""
     experiment_id = ensure_experiment(tracking_uri, sweep)
     parent = client(tracking_uri).create_run(experiment_id, tags={"sweep": sweep, "mlflow.runName": sweep,
                                                                   "kind": "sweep"})
-    payloads = {c.id: _payload(c, sweep, tracking_uri, storage, experiment_id, parent.info.run_id) for c in cells}
-    tuner = tune.Tuner(
-        tune.with_resources(tune.with_parameters(run_trial, payloads=payloads), TRIAL_RESOURCES),
-        param_space={"cell": tune.grid_search(list(payloads))},
-        tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent),
-        run_config=tune.RunConfig(name=slug(f"{sweep}-{parent.info.run_id[:8]}"), storage_path=storage,
-                                  verbose=1),
-    )
-    grid = tuner.fit()
-    results = [_cell_result(r, payloads) for r in grid]
+    earlier = _newest_runs(tracking_uri, sweep, cells)
+    done = [_done(c, earlier[c.id]) for c in cells if c.id in earlier and earlier[c.id]["status"] == "FINISHED"]
+    todo = [c for c in cells if c.id not in {d.cell_id for d in done}]
+    for d in done:
+        print(f"cell {d.cell_id}: finished earlier in run {d.run_id}; skipped", flush=True)
+    payloads = {c.id: _payload(c, sweep, tracking_uri, storage, experiment_id, parent.info.run_id,
+                               earlier.get(c.id)) for c in todo}
+    results = done + (_tune(payloads, sweep, storage, parent.info.run_id, max_concurrent) if payloads else [])
     failed = sum(r.status != "FINISHED" for r in results)
     client(tracking_uri).set_terminated(parent.info.run_id, "FAILED" if failed else "FINISHED")
     return results
 
 
-def _payload(cell: Cell, sweep: str, uri: str, storage: str, experiment_id: str, parent_id: str) -> dict:
-    run_id = create_cell_run(uri, experiment_id, cell.config, cell_tags(cell.config, cell.id, cell.studies, sweep),
-                             parent_run_id=parent_id)
+def _newest_runs(uri: str, sweep: str, cells: Sequence[Cell]) -> dict[str, dict[str, Any]]:
+    """cell id -> its newest earlier run in this sweep with the same config hash."""
+    hashes = {c.id: c.hash for c in cells}
+    out: dict[str, dict[str, Any]] = {}
+    for run in fetch_cell_runs(uri, sweep):  # newest first
+        cell = run["tags"].get("cell")
+        if cell in hashes and cell not in out and run["tags"].get("config_hash") == hashes[cell]:
+            out[cell] = run
+    return out
+
+
+def _done(cell: Cell, run: dict[str, Any]) -> CellResult:
+    return CellResult(cell.id, run["run_id"], "FINISHED", {k: v for k, v in run["metrics"].items() if "/" in k})
+
+
+def _tune(payloads: dict[str, dict[str, Any]], sweep: str, storage: str, parent_id: str,
+          max_concurrent: int) -> list[CellResult]:
+    tuner = tune.Tuner(
+        tune.with_resources(tune.with_parameters(run_trial, payloads=payloads), TRIAL_RESOURCES),
+        param_space={"cell": tune.grid_search(list(payloads))},
+        tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent),
+        run_config=tune.RunConfig(name=slug(f"{sweep}-{parent_id[:8]}"), storage_path=storage, verbose=1),
+    )
+    return [_cell_result(r, payloads) for r in tuner.fit()]
+
+
+def _payload(cell: Cell, sweep: str, uri: str, storage: str, experiment_id: str, parent_id: str,
+             earlier: dict[str, Any] | None) -> dict:
+    if earlier is not None:  # unfinished: continue it (its Train run restores from its last checkpoint)
+        run_id = earlier["run_id"]
+        client(uri).set_tag(run_id, "resumed_by_sweep_run", parent_id)
+        print(f"cell {cell.id}: resuming unfinished run {run_id} ({earlier['status']})", flush=True)
+    else:
+        run_id = create_cell_run(uri, experiment_id, cell.config, cell_tags(cell.config, cell.id, cell.studies, sweep),
+                                 parent_run_id=parent_id)
     return {"cell_id": cell.id, "run": to_dict(cell.config), "run_id": run_id, "sweep": sweep,
             "tracking_uri": uri, "storage": storage}
 
