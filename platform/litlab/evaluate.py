@@ -20,10 +20,8 @@ from typing import Any
 import torch
 
 from litlab.config import ConfigError, RunConfig, apply_overrides, config_hash, from_dict, parse_set
-from litlab.evaluators.cache import ImageEmbeddingCache
-from litlab.evaluators.suite import Context, EvalSuite, check_evals
+from litlab.evaluators.suite import check_evals, suite_for
 from litlab.models.build import build_model
-from litlab.tokenizers import get_tokenizer
 
 
 def load_checkpoint(path: str | Path) -> tuple[torch.nn.Module, RunConfig, dict[str, Any]]:
@@ -44,11 +42,7 @@ def evaluate_checkpoint(path: str | Path, evals: list[str], overrides: list[tupl
     model, cfg, meta = load_checkpoint(path)
     cfg = apply_overrides(cfg, [("eval.evals", ",".join(evals)), *overrides] if evals else overrides)
     check_evals(cfg.eval.evals)
-    ctx = Context(tokenize=get_tokenizer(cfg.text.tokenizer, cfg.text.max_len), templates=cfg.eval.templates,
-                  batch_size=cfg.eval.batch_size, cache=ImageEmbeddingCache(cfg.eval.cache_dir))
-    suite = EvalSuite(cfg.eval.evals, data_root=cfg.data.root, size=cfg.image.size,
-                      max_images=cfg.eval.max_images, ctx=ctx)
-    return suite(model), cfg, meta
+    return suite_for(cfg)(model), cfg, meta
 
 
 def main(argv: list[str] | None = None) -> int:

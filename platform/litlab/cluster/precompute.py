@@ -9,7 +9,6 @@ training would skip (empty caption, undecodable image) are skipped here too, wit
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import shutil
 import time
@@ -23,7 +22,8 @@ import torch
 
 from litlab.cluster.data import split_path
 from litlab.config import RunConfig
-from litlab.data.transforms import load_image
+from litlab.data.transforms import decode_rows
+from litlab.evaluators.cache import weights_sha1
 from litlab.models.image_towers import build_image_tower
 
 MANIFEST = "_MANIFEST.json"
@@ -40,16 +40,8 @@ class Embedder:
 
     @torch.no_grad()
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        keys, texts, images = [], [], []
-        for key, data, text in zip(batch["key"], batch["jpg"], batch["txt"], strict=True):
-            if text is None or not str(text).strip():
-                continue
-            try:
-                images.append(load_image(bytes(data), self.size))
-            except Exception:  # noqa: BLE001 - the training transform skips these rows too
-                continue
-            keys.append(str(key))
-            texts.append(str(text))
+        kept, images, texts = decode_rows(batch["jpg"], batch["txt"], self.size)  # the rows training would keep
+        keys = [str(batch["key"][i]) for i in kept]
         if not images:
             return {"key": np.array([], object), "txt": np.array([], object), "zimg": np.zeros((0, 1), np.float32)}
         zimg = self.tower(torch.from_numpy(np.stack(images)).to(self.device)).float().cpu().numpy()  # (B, F)
@@ -59,11 +51,7 @@ class Embedder:
 def tower_key(cfg: RunConfig) -> tuple[str, int]:
     """(cache folder name, feature size F) for the config's locked image tower."""
     tower = build_image_tower(cfg.image.arch, pretrained=True)
-    h = hashlib.sha1()
-    for name, t in tower.state_dict().items():
-        h.update(name.encode())
-        h.update(t.detach().cpu().contiguous().numpy().tobytes())
-    return f"{cfg.image.arch}-{cfg.image.size}px-{h.hexdigest()[:12]}", tower.feature_dim
+    return f"{cfg.image.arch}-{cfg.image.size}px-{weights_sha1(tower).hexdigest()[:12]}", tower.feature_dim
 
 
 def ensure_image_cache(cfg: RunConfig) -> dict[str, Any]:

@@ -19,10 +19,8 @@ from litlab.cluster.shard_batches import ShardBatches
 from litlab.cluster.tracking import RunLogger
 from litlab.config import RunConfig, from_dict, to_dict
 from litlab.distributed import all_gather_with_grad
-from litlab.evaluators.cache import ImageEmbeddingCache
-from litlab.evaluators.suite import Context, EvalSuite
+from litlab.evaluators.suite import suite_for
 from litlab.models.build import build_model
-from litlab.tokenizers import get_tokenizer
 
 
 def train_loop_per_worker(payload: dict[str, Any]) -> None:
@@ -37,7 +35,7 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
     ddp = ray.train.torch.prepare_model(model)
     device = ray.train.torch.get_device()
     logger = _logger(payload, rank, start, (state or {}).get("data"))
-    suite = build_suite(cfg, device)
+    suite = suite_for(cfg, device)
     eval_model = WithImageTower(cfg, model) if cache else (lambda: model)
     extra = {"image_from_cache": bool(cache)}
 
@@ -91,14 +89,6 @@ def _logger(payload: dict[str, Any], rank: int, start: int, position: dict[str, 
         logger.set_tag("resumed_data_position", position)
         print(f"[{payload['cell_id']}] resumed from the checkpoint at step {start}", flush=True)
     return logger
-
-
-def build_suite(cfg: RunConfig, device: torch.device | str = "cpu") -> EvalSuite:
-    """The run's evaluation suite (``eval.evals``), metric names <evaluator>/<set>/<metric>."""
-    ctx = Context(tokenize=get_tokenizer(cfg.text.tokenizer, cfg.text.max_len), templates=cfg.eval.templates,
-                  batch_size=cfg.eval.batch_size, device=device, cache=ImageEmbeddingCache(cfg.eval.cache_dir))
-    return EvalSuite(cfg.eval.evals, data_root=cfg.data.root, size=cfg.image.size, max_images=cfg.eval.max_images,
-                     ctx=ctx)
 
 
 def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_id: str) -> ray.train.Result:

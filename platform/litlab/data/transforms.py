@@ -63,19 +63,27 @@ def tokenize_batch(batch: dict[str, Sequence], *, tokenizer: str, max_len: int) 
     return {"image": np.asarray(np.stack(batch["zimg"]), np.float32), "ids": tokens.ids, "mask": tokens.mask}
 
 
-def preprocess_batch(batch: dict[str, Sequence], *, size: int, tokenizer: str, max_len: int,
-                     area_min: float = 1.0, seed: int | None = None) -> dict[str, np.ndarray]:
-    """{jpg, txt, ...} -> {image (B, size, size, 3) uint8, ids (B, T), mask (B, T)}; bad rows dropped."""
-    rng = np.random.default_rng(seed)
-    images, texts = [], []
-    for data, text in zip(batch["jpg"], batch["txt"], strict=True):
+def decode_rows(jpgs: Sequence, texts: Sequence, size: int, area_min: float = 1.0,
+                rng: np.random.Generator | None = None) -> tuple[list[int], list[np.ndarray], list[str]]:
+    """(kept row indices, their images (size, size, 3) uint8, their captions): rows with an empty caption or an
+    undecodable image are dropped. The one rule for what training (and the embedding cache) keeps."""
+    kept, images, captions = [], [], []
+    for i, (data, text) in enumerate(zip(jpgs, texts, strict=True)):
         if text is None or not str(text).strip():
             continue
         try:
             images.append(load_image(bytes(data), size, area_min, rng))
         except Exception:  # noqa: BLE001 - any undecodable image is skipped, never fatal
             continue
-        texts.append(str(text))
+        kept.append(i)
+        captions.append(str(text))
+    return kept, images, captions
+
+
+def preprocess_batch(batch: dict[str, Sequence], *, size: int, tokenizer: str, max_len: int,
+                     area_min: float = 1.0, seed: int | None = None) -> dict[str, np.ndarray]:
+    """{jpg, txt, ...} -> {image (B, size, size, 3) uint8, ids (B, T), mask (B, T)}; bad rows dropped."""
+    _, images, texts = decode_rows(batch["jpg"], batch["txt"], size, area_min, np.random.default_rng(seed))
     tokens = get_tokenizer(tokenizer, max_len)(texts)
     image = np.stack(images) if images else np.zeros((0, size, size, 3), np.uint8)
     return {"image": image, "ids": tokens.ids, "mask": tokens.mask}

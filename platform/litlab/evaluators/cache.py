@@ -26,13 +26,19 @@ def image_side_frozen(model: torch.nn.Module) -> bool:
     return locked and head is not None and not any(p.requires_grad for p in head.parameters())
 
 
-def fingerprint(model: torch.nn.Module, images: np.ndarray) -> str:
-    """sha1 of the image tower and head (parameters and buffers, in order) and of the images."""
+def weights_sha1(*modules: torch.nn.Module) -> hashlib._Hash:
+    """sha1 over the modules' parameters and buffers (names and bytes, in order); update it further if needed."""
     h = hashlib.sha1()
-    for module in (model.image, model.image_head):
+    for module in modules:
         for name, t in module.state_dict().items():
             h.update(name.encode())
             h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    return h
+
+
+def fingerprint(model: torch.nn.Module, images: np.ndarray) -> str:
+    """sha1 of the image tower and head (parameters and buffers, in order) and of the images."""
+    h = weights_sha1(model.image, model.image_head)
     h.update(str((images.shape, images.dtype)).encode())
     h.update(np.ascontiguousarray(images).data)
     return h.hexdigest()

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from litlab.config import ConfigError
+from litlab.config import ConfigError, RunConfig
 from litlab.distributed import gather_in_order, shard_indices, world
 from litlab.evaluators.cache import ImageEmbeddingCache
 from litlab.evaluators.linear_probe import fewshot_probe
@@ -28,7 +28,7 @@ from litlab.evaluators.retrieval import retrieval_metrics, t2i_ranks, text_embed
 from litlab.evaluators.sets import EVAL_SETS, CrossStyleSet, LabelledEvalSet, RetrievalSet, load_eval_set
 from litlab.evaluators.zeroshot import class_embeddings, classification_metrics, image_embeddings
 from litlab.registry import Registry, UnknownNameError
-from litlab.tokenizers import Tokenized
+from litlab.tokenizers import Tokenized, get_tokenizer
 
 Tokenize = Callable[[Sequence[str]], Tokenized]
 SHARD_SETS = ("fmnist-test", "emoji-heldout")  # splits of the demo shards: their root is data.root
@@ -122,6 +122,14 @@ class EvalSuite:
             return metrics
         finally:
             model.train(was_training)
+
+
+def suite_for(cfg: RunConfig, device: torch.device | str = "cpu") -> EvalSuite:
+    """A run's evaluation suite from its config (``eval.*``, the text tokenizer, the image size)."""
+    ctx = Context(tokenize=get_tokenizer(cfg.text.tokenizer, cfg.text.max_len), templates=cfg.eval.templates,
+                  batch_size=cfg.eval.batch_size, device=device, cache=ImageEmbeddingCache(cfg.eval.cache_dir))
+    return EvalSuite(cfg.eval.evals, data_root=cfg.data.root, size=cfg.image.size, max_images=cfg.eval.max_images,
+                     ctx=ctx)
 
 
 def embed_images(model: Any, images: np.ndarray, ctx: Context) -> torch.Tensor:
