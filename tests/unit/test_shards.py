@@ -44,12 +44,22 @@ def test_columns_are_img2dataset_ones_plus_dedup_hashes(tmp_path):
     recs = records(2)
     write_shards(recs, tmp_path)
     schema = pq.read_schema(shard_files(tmp_path)[0])
-    assert schema.names == ["key", "jpg", "txt", "json", "sha1", "phash"]
-    assert [str(t) for t in schema.types] == ["string", "binary", "string", "string", "string", "int64"]
+    assert schema.names == ["key", "jpg", "txt", "json", "txts", "sha1", "phash"]
+    assert [str(t) for t in schema.types] == ["string", "binary", "string", "string", "list<element: string>",
+                                                "string", "int64"]
     rows = list(iter_rows(tmp_path, columns=["sha1", "phash"]))
     assert [r["sha1"] for r in rows] == [content_hash(r.jpg) for r in recs]
     assert [r["phash"] for r in rows] == [to_signed(phash(r.jpg)) for r in recs]
     assert list(iter_rows(tmp_path, columns=["txt"])) == [{"txt": "caption 0"}, {"txt": "caption 1"}]
+    assert list(iter_rows(tmp_path, columns=["txts"])) == [{"txts": ["caption 0"]}, {"txts": ["caption 1"]}]
+
+
+def test_several_captions_keep_all_the_nonblank_ones_first_is_txt(tmp_path):
+    jpg = encode_jpeg(gradient(0))
+    write_shards([Record("c/0", jpg, "", {}, captions=(" ", "a dog", "a brown dog ")),
+                  Record("c/1", jpg, "", {}, captions=("", "  "))], tmp_path)
+    assert list(iter_rows(tmp_path, columns=["txt", "txts"])) == [{"txt": "a dog", "txts": ["a dog", "a brown dog"]}]
+    assert read_stats(tmp_path).skipped == {"empty_caption": 1}
 
 
 def test_bad_records_are_skipped_and_counted_and_nothing_else_lost(tmp_path):

@@ -1,16 +1,19 @@
 """img2dataset-compatible parquet shards: columns key (string), jpg (binary), txt (string), json (string),
-plus sha1 (string: ``hashing.content_hash``) and phash (int64: ``hashing.phash``) for deduplication.
+plus txts (list<string>: every caption of the image, txt being the first), sha1 (string:
+``hashing.content_hash``) and phash (int64: ``hashing.phash``) for deduplication.
 
-A finished shard folder holds ``{prefix}-00000.parquet`` ... and ``_stats.json``, written last; a folder
-without ``_stats.json`` is an interrupted write. Shards are written to a temporary name and renamed.
+A finished shard folder (a local path or an ``s3://`` URI) holds ``{prefix}-00000.parquet`` ... and
+``_stats.json``, written last; a folder without ``_stats.json`` is an interrupted write. Local shards are
+written to a temporary name and renamed; S3 objects appear whole or not at all.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import itertools
 import json
-import os
+import posixpath
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -18,22 +21,29 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 from PIL import Image
 
+from litlab import storage
 from litlab.data.hashing import content_hash, phash, to_signed
 
 STATS = "_stats.json"
 SCHEMA = pa.schema([("key", pa.string()), ("jpg", pa.binary()), ("txt", pa.string()), ("json", pa.string()),
-                    ("sha1", pa.string()), ("phash", pa.int64())])
+                    ("txts", pa.list_(pa.string())), ("sha1", pa.string()), ("phash", pa.int64())])
 
 
 @dataclass(frozen=True)
 class Record:
     key: str  # unique, stable (e.g. "emoji/1F600", "fmnist/train/00123")
     jpg: bytes  # encoded image bytes (JPEG; the column keeps img2dataset's name 'jpg')
-    txt: str  # caption
+    txt: str  # caption (the first of ``captions`` when there are several)
     meta: dict  # JSON-serialisable extras (label, class, group, subgroup, ...)
+    captions: tuple[str, ...] = ()  # every caption of the image (COCO has ~5); empty = just ``txt``
+
+    def all_captions(self) -> list[str]:
+        """The non-blank captions, ``txt`` first when ``captions`` is empty."""
+        return [c.strip() for c in (self.captions or (self.txt,)) if c and c.strip()]
 
 
 @dataclass(frozen=True)
@@ -59,7 +69,7 @@ def _skip_reason(record: Record, seen: set[str]) -> str | None:
     """Why ``record`` cannot be written, or None when it is fine."""
     if record.key in seen:
         return "duplicate_key"
-    if not record.txt or not record.txt.strip():
+    if not record.all_captions():
         return "empty_caption"
     try:
         with Image.open(io.BytesIO(record.jpg)) as img:
@@ -86,32 +96,49 @@ def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
         yield chunk
 
 
-def _prepare_folder(out: Path, prefix: str, overwrite: bool) -> None:
+def prepare_folder(out: str, prefix: str = "part", overwrite: bool = False) -> None:
     """Create ``out``; refuse a finished folder unless ``overwrite``; clear old shards of this prefix."""
-    stats = out / STATS
-    if stats.exists() and not overwrite:
+    stats = storage.join(out, STATS)
+    if storage.exists(stats) and not overwrite:
         raise FileExistsError(f"{out} already holds finished shards ({STATS}); pass overwrite=True "
                               f"or delete the folder to rebuild it")
-    out.mkdir(parents=True, exist_ok=True)
-    stats.unlink(missing_ok=True)  # first, so a crash below leaves an unfinished folder, never a stale one
-    for old in [*out.glob(f"{prefix}-*.parquet"), *out.glob(f".{prefix}-*.parquet.tmp")]:
-        old.unlink()
+    fs, path = storage.resolve(out)
+    fs.create_dir(path, recursive=True)
+    if storage.exists(stats):  # first, so a crash below leaves an unfinished folder, never a stale one
+        fs.delete_file(storage.resolve(stats)[1])
+    for old in storage.list_files(out, (".parquet", ".parquet.tmp")):
+        if posixpath.basename(old).startswith((f"{prefix}-", f".{prefix}-")):
+            fs.delete_file(storage.resolve(old)[1])
+    for hidden in fs.get_file_info(pafs.FileSelector(path)):  # local temporaries of an interrupted write
+        if posixpath.basename(hidden.path).startswith(f".{prefix}-"):
+            fs.delete_file(hidden.path)
 
 
-def _write_table(rows: list[Record], path: Path) -> int:
-    """Write one shard atomically (temporary file, then rename); returns its size in bytes."""
+def shard_name(prefix: str, index: int) -> str:
+    return f"{prefix}-{index:05d}.parquet"
+
+
+def write_table(rows: list[Record], uri: str) -> int:
+    """Write one shard atomically; returns its size in bytes."""
     table = pa.Table.from_pydict({
         "key": [r.key for r in rows],
         "jpg": [r.jpg for r in rows],
-        "txt": [r.txt for r in rows],
+        "txt": [r.all_captions()[0] for r in rows],
         "json": [json.dumps(r.meta, sort_keys=True) for r in rows],
+        "txts": [r.all_captions() for r in rows],
         "sha1": [content_hash(r.jpg) for r in rows],
         "phash": [to_signed(phash(r.jpg)) for r in rows],
     }, schema=SCHEMA)
-    tmp = path.with_name(f".{path.name}.tmp")
-    pq.write_table(table, tmp, row_group_size=len(rows))
-    os.replace(tmp, path)
-    return path.stat().st_size
+    buf = pa.BufferOutputStream()
+    pq.write_table(table, buf, row_group_size=len(rows))
+    data = buf.getvalue().to_pybytes()
+    storage.write_bytes_atomic(uri, data)
+    return len(data)
+
+
+def accepted_rows(records: Iterable[Record], skipped: Counter[str]) -> Iterator[Record]:
+    """Public name of the builder's record filter, for builders that write shard by shard."""
+    return _accepted(records, skipped)
 
 
 def write_shards(records: Iterable[Record], out_dir: str | Path, *, rows_per_shard: int = 2000,
@@ -119,53 +146,53 @@ def write_shards(records: Iterable[Record], out_dir: str | Path, *, rows_per_sha
                  source_skipped: Mapping[str, int] | None = None) -> ShardStats:
     """Write ``records`` as parquet shards of ``rows_per_shard`` rows, skipping (and counting) bad ones.
 
-    ``source_skipped`` is read once the records are exhausted and added to the skip counts, so a source
-    can tally what it dropped while being iterated (e.g. emoji the font cannot draw).
+    ``out_dir`` is a local path or an ``s3://`` URI. ``source_skipped`` is read once the records are exhausted
+    and added to the skip counts, so a source can tally what it dropped while being iterated.
     """
     if rows_per_shard < 1:
         raise ValueError(f"rows_per_shard must be >= 1, got {rows_per_shard}")
-    out = Path(out_dir)
-    _prepare_folder(out, prefix, overwrite)
+    out = str(out_dir)
+    prepare_folder(out, prefix, overwrite)
     skipped: Counter[str] = Counter()
     files: list[str] = []
     rows = size = 0
     for chunk in _chunks(_accepted(records, skipped), rows_per_shard):
-        files.append(f"{prefix}-{len(files):05d}.parquet")
-        size += _write_table(chunk, out / files[-1])
+        files.append(shard_name(prefix, len(files)))
+        size += write_table(chunk, storage.join(out, files[-1]))
         rows += len(chunk)
     skipped.update(source_skipped or {})
-    stats = ShardStats(rows=rows, shards=len(files), bytes=size, skipped=dict(sorted(skipped.items())),
-                       files=files)
-    _write_json_atomic(out / STATS, asdict(stats))
+    return finish_folder(out, ShardStats(rows=rows, shards=len(files), bytes=size, skipped=dict(skipped),
+                                         files=files))
+
+
+def finish_folder(out: str, stats: ShardStats) -> ShardStats:
+    """Write ``_stats.json`` (skip reasons sorted), which marks the folder finished; returns the stats."""
+    stats = dataclasses.replace(stats, skipped=dict(sorted(stats.skipped.items())))
+    storage.write_bytes_atomic(storage.join(out, STATS), (json.dumps(asdict(stats), indent=2) + "\n").encode())
     return stats
-
-
-def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
 
 
 def read_stats(out_dir: str | Path) -> ShardStats:
     """The ``_stats.json`` of a finished shard folder."""
-    path = Path(out_dir) / STATS
-    if not path.is_file():
+    path = storage.join(str(out_dir), STATS)
+    if not storage.is_file(path):
         raise FileNotFoundError(f"{out_dir} is not a finished shard folder: {STATS} is missing "
-                                f"(build it with `python -m litlab.data.build --root ROOT`)")
-    data = json.loads(path.read_text())
+                                f"(build it with `python -m litlab.data.build --root ROOT` or "
+                                f"`python -m litlab.data.build_source`)")
+    data = json.loads(storage.read_text(path))
     return ShardStats(rows=int(data["rows"]), shards=int(data["shards"]), bytes=int(data["bytes"]),
                       skipped={str(k): int(v) for k, v in data["skipped"].items()},
                       files=[str(f) for f in data["files"]])
 
 
 def shard_files(out_dir: str | Path) -> list[str]:
-    """Sorted paths of the parquet files in ``out_dir``."""
-    folder = Path(out_dir)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"shard folder {folder} does not exist")
-    files = sorted(str(p) for p in folder.glob("*.parquet"))
+    """Sorted paths (or URIs) of the parquet files in ``out_dir``."""
+    out = str(out_dir)
+    if not storage.is_dir(out):
+        raise FileNotFoundError(f"shard folder {out} does not exist")
+    files = storage.list_files(out, (".parquet",))
     if not files:
-        raise FileNotFoundError(f"no parquet shards in {folder}")
+        raise FileNotFoundError(f"no parquet shards in {out}")
     return files
 
 
@@ -173,6 +200,8 @@ def iter_rows(out_dir: str | Path, columns: Sequence[str] | None = None, *,
               batch_size: int = 256) -> Iterator[dict[str, Any]]:
     """Stream rows as dicts, shard by shard, in file order (for small evaluation sets and tests)."""
     cols = list(columns) if columns is not None else None
-    for path in shard_files(out_dir):
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size, columns=cols):
-            yield from batch.to_pylist()
+    for uri in shard_files(out_dir):
+        fs, path = storage.resolve(uri)
+        with fs.open_input_file(path) as f:
+            for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_size, columns=cols):
+                yield from batch.to_pylist()
