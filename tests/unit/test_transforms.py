@@ -1,8 +1,19 @@
 import io
+from collections import Counter
 
 import numpy as np
 import pytest
-from litlab.data.transforms import MAX_PIXELS, decode, inception_crop, load_image, preprocess_batch
+from litlab.data.transforms import (
+    MAX_PIXELS,
+    BadImage,
+    decode,
+    decode_rows,
+    inception_crop,
+    load_image,
+    pick_caption,
+    preprocess_batch,
+)
+from litlab.tokenizers import get_tokenizer
 from PIL import Image
 from skimage import data as skdata
 
@@ -38,13 +49,59 @@ def test_resize_and_crop_shapes_and_flip():
 
 def test_decompression_bomb_is_refused():
     big = Image.new("L", (9000, 9000))
-    with pytest.raises(ValueError, match="MAX_PIXELS"):
+    with pytest.raises(BadImage, match="MAX_PIXELS") as err:
         decode(encoded(big, "PNG"))
-    assert MAX_PIXELS < 9000 * 9000
+    assert err.value.reason == "too_large" and MAX_PIXELS < 9000 * 9000
+
+
+def test_16_bit_images_are_scaled_not_clipped_to_white():
+    gray = np.asarray(PHOTO.convert("L"), np.uint16)  # (H, W) 0..255
+    wide = Image.fromarray(gray * 257)  # the same picture over the full 16-bit range
+    assert wide.mode == "I;16"
+    out = np.asarray(decode(encoded(wide, "PNG")))
+    assert np.abs(out[..., 0].astype(int) - gray).max() <= 1 and out.std() > 20
+
+
+def test_palette_transparency_and_cmyk_keep_their_colours():
+    pal = Image.new("P", (4, 4), 0)
+    pal.putpalette([200, 10, 10] + [0, 0, 0] * 255)
+    pal.info["transparency"] = 0
+    assert (np.asarray(decode(encoded(pal, "PNG"))) == 255).all()  # fully transparent -> white
+    cmyk = np.asarray(decode(encoded(PHOTO.convert("CMYK"), "JPEG")), int)
+    assert np.abs(cmyk - np.asarray(PHOTO, int)).mean() < 8
+
+
+def test_every_bad_row_is_counted_by_reason_and_good_rows_kept_in_order():
+    good = encoded(PHOTO, "JPEG")
+    bomb = encoded(Image.new("L", (9000, 9000)), "PNG")
+    jpgs = [good, b"\xff\xd8 not a jpeg", good[: len(good) // 3], good, bomb, good, good]
+    texts = ["a cat", "noise", "truncated", "  \n ", "huge", "", "last cat"]
+    skipped: Counter[str] = Counter()
+    kept, images, captions = decode_rows(jpgs, texts, 16, skipped=skipped)
+    assert kept == [0, 6] and captions == ["a cat", "last cat"] and len(images) == 2
+    assert skipped == {"corrupt_image": 2, "empty_caption": 2, "too_large": 1}
+
+
+def test_one_of_several_captions_is_drawn_per_row():
+    rng = np.random.default_rng(0)
+    choices = ["a cat", " ", "a tabby cat", "chelsea"]
+    drawn = {pick_caption("a cat", choices, rng) for _ in range(200)}
+    assert drawn == {"a cat", "a tabby cat", "chelsea"}  # never the blank one
+    assert pick_caption("only", None, rng) == "only" and pick_caption("x", [" ", ""], None) == "x"
+    assert pick_caption("a cat", choices, None) == "a cat"  # no rng (evaluation): the first
 
 
 def test_preprocess_drops_bad_rows_and_keeps_the_rest():
     good = encoded(PHOTO, "JPEG")
     batch = {"jpg": [good, b"not an image", good, good], "txt": ["a cat", "a cat", "   ", "another cat"]}
-    out = preprocess_batch(batch, size=32, tokenizer="wordpiece_minilm", max_len=16)
+    skipped: Counter[str] = Counter()
+    out = preprocess_batch(batch, size=32, tokenizer="wordpiece_minilm", max_len=16, skipped=skipped)
     assert out["image"].shape == (2, 32, 32, 3) and out["ids"].shape == (2, 16) and out["mask"].shape == (2, 16)
+    assert skipped == {"corrupt_image": 1, "empty_caption": 1}
+
+
+def test_preprocess_trains_on_the_txts_column_when_present():
+    good = encoded(PHOTO, "JPEG")
+    batch = {"jpg": [good], "txt": ["a cat"], "txts": [np.array(["zebra crossing"], dtype=object)]}
+    out = preprocess_batch(batch, size=16, tokenizer="wordpiece_minilm", max_len=16, seed=0)
+    assert (out["ids"] == get_tokenizer("wordpiece_minilm", 16)(["zebra crossing"]).ids).all()

@@ -27,6 +27,7 @@ from PIL import Image
 
 from litlab import storage
 from litlab.data.hashing import content_hash, phash, to_signed
+from litlab.data.transforms import BadImage, decode, to_rgb
 
 STATS = "_stats.json"
 SCHEMA = pa.schema([("key", pa.string()), ("jpg", pa.binary()), ("txt", pa.string()), ("json", pa.string()),
@@ -56,12 +57,9 @@ class ShardStats:
 
 
 def encode_jpeg(img: Image.Image, quality: int = 95) -> bytes:
-    """JPEG bytes of ``img`` converted to RGB (transparency composited on white)."""
-    if img.mode in ("RGBA", "LA", "P", "PA"):
-        rgba = img.convert("RGBA")
-        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
+    """JPEG bytes of ``img`` as 8-bit RGB (``transforms.to_rgb``: transparency on white, wide modes scaled)."""
     buf = io.BytesIO()
-    img.convert("RGB").save(buf, format="JPEG", quality=quality)
+    to_rgb(img).save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
 
 
@@ -72,10 +70,9 @@ def _skip_reason(record: Record, seen: set[str]) -> str | None:
     if not record.all_captions():
         return "empty_caption"
     try:
-        with Image.open(io.BytesIO(record.jpg)) as img:
-            img.load()
-    except Exception:  # noqa: BLE001 - Pillow raises OSError, SyntaxError, ValueError, ... for bad bytes
-        return "corrupt_image"
+        decode(record.jpg)  # the training decoder: what it refuses, the shards never hold
+    except BadImage as bad:
+        return bad.reason
     return None
 
 

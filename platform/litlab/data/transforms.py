@@ -1,13 +1,20 @@
 """Decode, crop/resize and tokenize rows (pure numpy/Pillow): the body of Ray Data's map_batches.
 
-Images leave as uint8 (B, H, W, 3); towers normalise their own input. Rows whose bytes do not decode or
-whose caption is empty are dropped (``preprocess_batch`` returns how many, by reason).
+Images leave as uint8 (B, H, W, 3); towers normalise their own input. Every image mode becomes 8-bit RGB:
+grayscale and bilevel are replicated, CMYK converted, palette/alpha images composited on white, 16- and 32-bit
+integer images scaled to 8 bits (Pillow's own conversion would clip them to white).
+
+Rows that cannot be used are dropped and counted by reason (``SKIP_REASONS``): ``empty_caption`` (no caption
+with a non-blank character), ``corrupt_image`` (bytes that do not decode), ``too_large`` (more than
+``MAX_PIXELS`` pixels: a decompression bomb guard, checked from the header before any pixel is decoded).
+A row with several captions (a ``txts`` list column) trains on one of them, drawn per row and step.
 """
 
 from __future__ import annotations
 
 import io
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -16,17 +23,46 @@ from PIL import Image
 from litlab.tokenizers import get_tokenizer
 
 MAX_PIXELS = 64_000_000  # decompression-bomb guard
+SKIP_REASONS = ("empty_caption", "corrupt_image", "too_large")
+WIDE_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # 16/32-bit integer grayscale
+
+
+class BadImage(ValueError):
+    """Bytes that cannot become a training image; ``reason`` is one of SKIP_REASONS."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def decode(data: bytes) -> Image.Image:
-    img = Image.open(io.BytesIO(data))
+    """Any image Pillow reads, as 8-bit RGB; raises BadImage (reason too_large or corrupt_image)."""
+    try:
+        img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as err:  # Pillow's own guard (over 2x its MAX_IMAGE_PIXELS)
+        raise BadImage("too_large", str(err)) from err
+    except Exception as err:  # noqa: BLE001 - Pillow raises many types for unreadable bytes
+        raise BadImage("corrupt_image", f"not a readable image: {err}") from err
     if img.width * img.height > MAX_PIXELS:
-        raise ValueError(f"image of {img.width}x{img.height} pixels exceeds MAX_PIXELS={MAX_PIXELS}")
-    img.load()
-    if img.mode in ("RGBA", "LA", "P"):  # composite transparency on white
+        raise BadImage("too_large", f"image of {img.width}x{img.height} pixels exceeds MAX_PIXELS={MAX_PIXELS}")
+    try:
+        img.load()
+        return to_rgb(img)
+    except Exception as err:  # noqa: BLE001 - truncated or damaged data fails here
+        raise BadImage("corrupt_image", f"image data does not decode: {err}") from err
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """8-bit RGB: transparency composited on white, wide integer modes scaled down, the rest converted."""
+    if img.mode in WIDE_MODES:
+        wide = np.asarray(img).astype(np.int64)
+        top = 65535 if img.mode != "I" or wide.max() > 255 else 255  # "I" may hold 8-bit values
+        img = Image.fromarray((np.clip(wide, 0, top) * 255 // top).astype(np.uint8), "L")
+    elif img.mode == "F":
+        img = Image.fromarray(np.clip(np.asarray(img), 0, 255).astype(np.uint8), "L")
+    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (img.mode == "P" and "transparency" in img.info):
         rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(background, rgba)
+        img = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba)
     return img.convert("RGB")
 
 
@@ -63,27 +99,45 @@ def tokenize_batch(batch: dict[str, Sequence], *, tokenizer: str, max_len: int) 
     return {"image": np.asarray(np.stack(batch["zimg"]), np.float32), "ids": tokens.ids, "mask": tokens.mask}
 
 
+def pick_caption(text: object, choices: object, rng: np.random.Generator | None) -> str:
+    """The row's caption: one non-blank entry of ``choices`` (a list; drawn with ``rng``, else the first),
+    or ``text`` when there is no such list. "" when none is usable."""
+    options = [str(c).strip() for c in (choices if choices is not None else ()) if c is not None and str(c).strip()]
+    if not options:
+        return "" if text is None else str(text).strip()
+    return options[int(rng.integers(len(options)))] if rng is not None and len(options) > 1 else options[0]
+
+
 def decode_rows(jpgs: Sequence, texts: Sequence, size: int, area_min: float = 1.0,
-                rng: np.random.Generator | None = None) -> tuple[list[int], list[np.ndarray], list[str]]:
-    """(kept row indices, their images (size, size, 3) uint8, their captions): rows with an empty caption or an
-    undecodable image are dropped. The one rule for what training (and the embedding cache) keeps."""
+                rng: np.random.Generator | None = None, *, choices: Sequence | None = None,
+                skipped: Counter[str] | None = None) -> tuple[list[int], list[np.ndarray], list[str]]:
+    """(kept row indices, their images (size, size, 3) uint8, their captions). Rows with no usable caption or
+    image are dropped and counted in ``skipped`` by reason. The one rule for what training (and the embedding
+    cache) keeps. ``choices``: per-row caption lists (the ``txts`` column), one drawn per row with ``rng``."""
+    skipped = Counter() if skipped is None else skipped
     kept, images, captions = [], [], []
     for i, (data, text) in enumerate(zip(jpgs, texts, strict=True)):
-        if text is None or not str(text).strip():
+        caption = pick_caption(text, None if choices is None else choices[i], rng)
+        if not caption:
+            skipped["empty_caption"] += 1
             continue
         try:
             images.append(load_image(bytes(data), size, area_min, rng))
-        except Exception:  # noqa: BLE001 - any undecodable image is skipped, never fatal
+        except BadImage as bad:
+            skipped[bad.reason] += 1
             continue
         kept.append(i)
-        captions.append(str(text))
+        captions.append(caption)
     return kept, images, captions
 
 
 def preprocess_batch(batch: dict[str, Sequence], *, size: int, tokenizer: str, max_len: int,
-                     area_min: float = 1.0, seed: int | None = None) -> dict[str, np.ndarray]:
-    """{jpg, txt, ...} -> {image (B, size, size, 3) uint8, ids (B, T), mask (B, T)}; bad rows dropped."""
-    _, images, texts = decode_rows(batch["jpg"], batch["txt"], size, area_min, np.random.default_rng(seed))
+                     area_min: float = 1.0, seed: int | None = None,
+                     skipped: Counter[str] | None = None) -> dict[str, np.ndarray]:
+    """{jpg, txt[, txts]} -> {image (B, size, size, 3) uint8, ids (B, T), mask (B, T)}; bad rows dropped and
+    counted in ``skipped``."""
+    _, images, texts = decode_rows(batch["jpg"], batch["txt"], size, area_min, np.random.default_rng(seed),
+                                   choices=batch.get("txts"), skipped=skipped)
     tokens = get_tokenizer(tokenizer, max_len)(texts)
     image = np.stack(images) if images else np.zeros((0, size, size, 3), np.uint8)
     return {"image": image, "ids": tokens.ids, "mask": tokens.mask}
