@@ -4,44 +4,11 @@ the standard AWS environment chain, never passed on the command line."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 from test_smoke_grid import TINY
 
 pytestmark = pytest.mark.system
-BIN = Path(sys.executable).parent
-
-
-@pytest.fixture
-def s3(monkeypatch):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    env = {"AWS_ACCESS_KEY_ID": "litlab-test", "AWS_SECRET_ACCESS_KEY": "litlab-test-secret",
-           "AWS_DEFAULT_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}"}
-    for k, v in env.items():
-        monkeypatch.setenv(k, v)
-    import boto3
-
-    client = boto3.client("s3")
-    for _ in range(50):
-        try:
-            client.create_bucket(Bucket="litlab-ckpt")
-            break
-        except Exception:  # noqa: BLE001 - the server is still starting
-            time.sleep(0.2)
-    try:
-        yield client
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def test_checkpoints_land_in_s3(s3, tiny_shards, tmp_path):

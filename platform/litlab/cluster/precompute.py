@@ -20,7 +20,7 @@ import ray
 import ray.data
 import torch
 
-from litlab.cluster.data import split_path
+from litlab.cluster.data import quiet_context, split_path
 from litlab.config import RunConfig
 from litlab.data.transforms import decode_rows
 from litlab.evaluators.cache import weights_sha1
@@ -73,13 +73,14 @@ def _build(cfg: RunConfig, folder: Path, dim: int) -> None:
     tmp = folder.with_name(folder.name + ".partial")
     shutil.rmtree(tmp, ignore_errors=True)
     gpu = ray.cluster_resources().get("GPU", 0) >= 1
-    ds = ray.data.read_parquet(split_path(cfg.data.root, cfg.data.train), columns=["key", "jpg", "txt"])
+    quiet_context()
+    ds = ray.data.read_parquet(split_path(cfg.data.root, cfg.data.train)).select_columns(["key", "jpg", "txt"])
     ds = ds.map_batches(Embedder, fn_constructor_kwargs={"arch": cfg.image.arch, "size": cfg.image.size,
                                                          "threads": 1 if gpu else 2},
                         batch_size=128, batch_format="numpy", concurrency=1,
                         num_gpus=1 if gpu else 0, num_cpus=1)
     ds.write_parquet(str(tmp))
-    rows = ray.data.read_parquet(str(tmp), columns=["key"]).count()
+    rows = ray.data.read_parquet(str(tmp)).select_columns(["key"]).count()
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
     manifest = {"rows": rows, "dim": dim, "arch": cfg.image.arch, "size": cfg.image.size,

@@ -14,15 +14,21 @@ from typing import Any
 import ray.train
 import torch
 
+from litlab import storage
+from litlab.data.shards import verify_split
+
 
 class ShardBatches:
     """Iterate batches of ``batch_size / world`` rows, epoch after epoch; ``position`` is checkpointable."""
 
-    def __init__(self, batch_size: int, world: int, split: str, position: dict[str, int] | None = None) -> None:
+    def __init__(self, batch_size: int, world: int, split: str, position: dict[str, int] | None = None,
+                 files: list[str] | None = None, shard: Any | None = None) -> None:
         self.per_worker = batch_size // world
         if self.per_worker < 1:
             raise ValueError(f"data.batch_size={batch_size} is smaller than the {world} workers")
         self.split = split
+        self.files = verify_split(split) if files is None else list(files)
+        self.shard = shard  # anything with iter_torch_batches; default: this Train worker's dataset shard
         self.epoch, self.batch = (position or {}).get("epoch", 0), (position or {}).get("batch", 0)
 
     @property
@@ -30,12 +36,12 @@ class ShardBatches:
         return {"epoch": self.epoch, "batch": self.batch}
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
-        shard = ray.train.get_dataset_shard("train")
+        shard = self.shard if self.shard is not None else ray.train.get_dataset_shard("train")
         skip = self.batch
         while True:
             seen = 0
-            for batch in shard.iter_torch_batches(batch_size=self.per_worker, drop_last=True,
-                                                  local_shuffle_buffer_size=4 * self.per_worker):
+            for batch in self._named_failures(shard.iter_torch_batches(
+                    batch_size=self.per_worker, drop_last=True, local_shuffle_buffer_size=4 * self.per_worker)):
                 seen += 1
                 if seen <= skip:
                     continue
@@ -45,6 +51,19 @@ class ShardBatches:
                 raise RuntimeError(f"training split {self.split} gave this worker no full batch of "
                                    f"{self.per_worker} rows")
             self.epoch, self.batch, skip = self.epoch + 1, 0, 0
+
+    def _named_failures(self, batches: Iterator[dict[str, torch.Tensor]]) -> Iterator[dict[str, torch.Tensor]]:
+        """Pass batches through; a read failure caused by shards that have vanished becomes an error naming them."""
+        try:
+            yield from batches
+        except Exception as err:
+            missing = [f for f in self.files if not storage.exists(f)]
+            if missing:
+                raise FileNotFoundError(f"training shard(s) vanished during the run: {', '.join(missing[:5])}"
+                                        f"{' ...' if len(missing) > 5 else ''} (split {self.split}); restore them "
+                                        f"or rebuild the split, then re-run to resume from the last checkpoint"
+                                        ) from err
+            raise
 
     def state(self) -> dict[str, Any]:
         return {"data": self.position}

@@ -16,6 +16,7 @@ from litlab.cluster.checkpoints import report_checkpoint, restore
 from litlab.cluster.data import split_path, train_dataset
 from litlab.cluster.precompute import ensure_image_cache
 from litlab.cluster.shard_batches import ShardBatches
+from litlab.cluster.skips import build_skip_metrics, new_counter, skip_metrics
 from litlab.cluster.tracking import RunLogger
 from litlab.config import RunConfig, from_dict, to_dict
 from litlab.distributed import all_gather_with_grad
@@ -35,6 +36,9 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
     ddp = ray.train.torch.prepare_model(model)
     device = ray.train.torch.get_device()
     logger = _logger(payload, rank, start, (state or {}).get("data"))
+    split = split_path(cfg.data.root, cfg.data.train)
+    if logger and not start:
+        logger.log(0, build_skip_metrics(split))
     suite = suite_for(cfg, device)
     eval_model = WithImageTower(cfg, model) if cache else (lambda: model)
     extra = {"image_from_cache": bool(cache)}
@@ -45,8 +49,7 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
             logger.log(step, scores)
         return scores
 
-    batches = ShardBatches(cfg.data.batch_size, world, split_path(cfg.data.root, cfg.data.train),
-                           (state or {}).get("data"))
+    batches = ShardBatches(cfg.data.batch_size, world, split, (state or {}).get("data"))
 
     def checkpoint(step: int, opt_state: dict[str, Any]) -> None:
         report_checkpoint(model, cfg, payload["run_id"], step, {"step": step},
@@ -54,7 +57,8 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
 
     last = loop.train(
         ddp, batches, cfg.optim,
-        log=(_printing(logger, payload["cell_id"], cfg.optim.steps) if logger else _no_log),
+        log=(_printing(logger, payload["cell_id"], cfg.optim.steps, payload.get("skip_counter"))
+             if logger else _no_log),
         log_every=cfg.train.log_every, gather=all_gather_with_grad if world > 1 else None, rank=rank,
         world_size=world, device=device, evaluate=evaluate, eval_every=cfg.eval.every,
         start_step=start, state=state, checkpoint=checkpoint, checkpoint_every=cfg.train.checkpoint_every,
@@ -94,16 +98,17 @@ def _logger(payload: dict[str, Any], rank: int, start: int, position: dict[str, 
 def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_id: str) -> ray.train.Result:
     """Train one cell with a TorchTrainer; raises ray.train.TrainingFailedError on failure."""
     cache = ensure_image_cache(cfg) if cfg.train.precompute else None
+    counter = new_counter()
     trainer = TorchTrainer(
         train_loop_per_worker,
         train_loop_config={"run": to_dict(cfg), "tracking_uri": tracking_uri, "run_id": run_id, "cell_id": name,
-                           "image_cache": cache},
+                           "image_cache": cache, "skip_counter": counter},
         scaling_config=ScalingConfig(num_workers=cfg.train.workers, use_gpu=cfg.train.gpus_per_worker > 0,
                                      resources_per_worker=_worker_resources(cfg)),
         run_config=ray.train.RunConfig(name=slug(name), storage_path=storage,
                                        failure_config=ray.train.FailureConfig(max_failures=cfg.train.max_failures),
                                        checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2)),
-        datasets={"train": train_dataset(cfg, cache)},
+        datasets={"train": train_dataset(cfg, cache, counter)},
     )
     return trainer.fit()
 
@@ -120,10 +125,10 @@ def _worker_resources(cfg: RunConfig) -> dict[str, float]:
     return res
 
 
-def _printing(logger: RunLogger, cell_id: str, steps: int) -> loop.Log:
-    """Log to MLflow and print one progress line (rank 0 only)."""
+def _printing(logger: RunLogger, cell_id: str, steps: int, counter: Any | None) -> loop.Log:
+    """Log to MLflow (with the running counts of dropped rows) and print one progress line (rank 0 only)."""
     def log(step: int, metrics: dict[str, float]) -> None:
-        logger.log(step, metrics)
+        logger.log(step, {**metrics, **skip_metrics(counter)})
         print(f"[{cell_id}] step {step}/{steps} loss {metrics['train/loss']:.3f} "
               f"{metrics['train/pairs_per_s']:.0f} pairs/s", flush=True)
     return log

@@ -202,3 +202,29 @@ def iter_rows(out_dir: str | Path, columns: Sequence[str] | None = None, *,
         with fs.open_input_file(path) as f:
             for batch in pq.ParquetFile(f).iter_batches(batch_size=batch_size, columns=cols):
                 yield from batch.to_pylist()
+
+
+def verify_split(out_dir: str | Path) -> list[str]:
+    """The shard files of a split, checked before a run reads them: every file ``_stats.json`` lists must
+    exist (a missing one is named); a folder without ``_stats.json`` (e.g. img2dataset output used as it is)
+    needs at least one parquet file."""
+    out = str(out_dir)
+    if not storage.is_file(storage.join(out, STATS)):
+        return shard_files(out)
+    listed = [storage.join(out, name) for name in read_stats(out).files]
+    present = set(storage.list_files(out, (".parquet",)))
+    missing = [f for f in listed if f not in present]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} shard(s) of {out} listed in {STATS} are missing: "
+                                f"{', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}; "
+                                f"rebuild the split or restore the files")
+    if not listed:
+        raise FileNotFoundError(f"{out} holds no shards ({STATS} lists none)")
+    return listed
+
+
+def has_column(files: Sequence[str], name: str) -> bool:
+    """Whether the first shard's schema has column ``name``."""
+    fs, path = storage.resolve(files[0])
+    with fs.open_input_file(path) as f:
+        return name in pq.read_schema(f).names
