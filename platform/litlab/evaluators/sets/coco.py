@@ -10,16 +10,17 @@ the json or beside its folder). Images are ordered by id, captions by annotation
 json list of names/ids, or Karpathy's ``dataset_coco.json`` (its images whose ``split`` is ``split_name``,
 default "test": the 5k test split, matched by ``cocoid``). Split entries that match no image are counted as
 ``not_in_captions``; images without captions as ``no_caption``; unreadable ones as ``missing_file`` /
-``corrupt_image``.
+``corrupt_image``. Finding and parsing the json is shared with the shard source ``coco``
+(``litlab.data.sources.coco``).
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from litlab.data.sources.coco import default_images_dir, find_captions_json, parse_captions_json
 from litlab.evaluators.sets.assemble import build_retrieval
 from litlab.evaluators.sets.images import subset
 from litlab.evaluators.sets.paths import need_root, require_path
@@ -27,39 +28,9 @@ from litlab.evaluators.sets.registry import EVAL_SETS
 from litlab.evaluators.sets.types import RetrievalSet
 
 
-def find_captions_json(root: Path) -> Path:
-    """``root`` when it is a file, else the single captions_*.json in it or its annotations/ folder."""
-    if require_path(root, "COCO captions json").is_file():
-        return root
-    found = sorted([*root.glob("captions_*.json"), *root.glob("annotations/captions_*.json")])
-    if len(found) != 1:
-        raise FileNotFoundError(f"expected one captions_*.json in {root} or {root / 'annotations'}, found "
-                                f"{[str(p) for p in found] or 'none'}; pass the json itself as root")
-    return found[0]
-
-
-def default_images_dir(captions: Path) -> Path:
-    """COCO's layout: annotations/captions_<split>.json -> <split>/ beside the annotations folder."""
-    split = captions.stem.removeprefix("captions_")
-    tried = [captions.parent.parent / split, captions.parent / split, captions.parent / "images",
-             captions.parent.parent / "images"]
-    found = next((p for p in tried if p.is_dir()), None)
-    if found is None:
-        raise FileNotFoundError(f"images folder for {captions} not found (tried {', '.join(map(str, tried))}); "
-                                f"pass images=")
-    return found
-
-
 def read_captions_json(path: Path) -> tuple[list[dict[str, Any]], dict[int, list[str]]]:
     """(images sorted by id, image id -> captions in annotation order)."""
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict) or "images" not in data or "annotations" not in data:
-        raise ValueError(f"{path}: not a COCO captions json (needs 'images' and 'annotations')")
-    notes = sorted(enumerate(data["annotations"]), key=lambda p: (p[1].get("id", p[0]), p[0]))
-    captions: dict[int, list[str]] = defaultdict(list)
-    for _, note in notes:
-        captions[int(note["image_id"])].append(str(note.get("caption") or ""))
-    return sorted(data["images"], key=lambda im: int(im["id"])), captions
+    return parse_captions_json(json.loads(path.read_text(encoding="utf-8")), str(path))
 
 
 def read_split_list(path: str | Path, split_name: str = "test") -> set[str]:
@@ -90,8 +61,9 @@ def restrict(images: list[dict[str, Any]], keys: set[str]) -> tuple[list[dict[st
 def load_coco_captions(root: str | Path | None, size: int, max_images: int = 0, *, images: str | Path | None = None,
                        split: str | Path | None = None, split_name: str = "test") -> RetrievalSet:
     """Retrieval set of a COCO captions json, optionally restricted to a split list."""
-    path = find_captions_json(need_root(root, "coco-captions", "a captions_*.json"))
-    folder = require_path(Path(images).expanduser(), "images folder") if images else default_images_dir(path)
+    path = Path(find_captions_json(str(need_root(root, "coco-captions", "a captions_*.json"))))
+    folder = require_path(Path(images).expanduser(), "images folder") if images else \
+        Path(default_images_dir(str(path)))
     entries, captions = read_captions_json(path)
     skipped = {}
     if split is not None:

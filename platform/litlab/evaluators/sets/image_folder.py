@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from litlab.data.sources.image_folder import IMAGE_EXTENSIONS, is_image_file
 from litlab.evaluators.sets.assemble import build_labelled
 from litlab.evaluators.sets.images import subset
 from litlab.evaluators.sets.names import readable
@@ -20,7 +21,7 @@ from litlab.evaluators.sets.paths import need_root, require_path
 from litlab.evaluators.sets.registry import EVAL_SETS
 from litlab.evaluators.sets.types import LabelledEvalSet
 
-EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff"})
+EXTENSIONS = IMAGE_EXTENSIONS  # the shard source ``folder``'s: one list of what counts as an image file
 NAME_FILES = ("classnames.txt", "classnames.json")
 
 
@@ -56,7 +57,7 @@ def load_image_folder(root: str | Path | None, size: int, max_images: int = 0, *
     names = read_classnames(names_file, folders) if names_file else [readable(f) for f in folders]
     files, labels = [], []
     for label, name in enumerate(folders):
-        found = sorted(p for p in (folder / name).rglob("*") if p.suffix.lower() in EXTENSIONS and p.is_file())
+        found = sorted(p for p in (folder / name).rglob("*") if is_image_file(p.name) and p.is_file())
         files += found
         labels += [label] * len(found)
     if not files:
