@@ -4,6 +4,10 @@ unicode-data).
 Each fully-qualified row of emoji-test.txt (outside the "Component" group) becomes a 136x136 RGB image of the
 emoji centred on white. Skin-tone variants are left out by default: they are ~1.8k near-duplicates of ~300
 base emoji whose captions differ only in a ": medium skin tone" suffix.
+
+Shard source ``noto-emoji`` (options: input = the font, test_file, limit, skin_tones): items are the
+EmojiEntry rows, ``load`` renders one (the font is opened once per process); emoji the font cannot draw are
+skipped as ``not_rendered``. Key ``emoji/1F600``, caption the CLDR name, meta group/subgroup/codepoints/name.
 """
 
 from __future__ import annotations
@@ -11,12 +15,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from litlab.data.shards import Record, encode_jpeg
+from litlab.data.sources.base import SOURCES, SkipRecord, iter_records
+from litlab.data.sources.packages import require_deb
 
 FONT = Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf")
 TEST_FILE = Path("/usr/share/unicode/emoji/emoji-test.txt")
@@ -46,18 +53,11 @@ class EmojiEntry:
         return not SKIN_TONES.isdisjoint(self.codepoints)
 
 
-def _require(path: Path, package: str) -> Path:
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: install the Debian package {package} "
-                                f"(sudo apt-get install --no-install-recommends {package}) or pass its path")
-    return path
-
-
 def parse_emoji_test(path: str | Path = TEST_FILE) -> list[EmojiEntry]:
     """Fully-qualified emoji in file (CLDR) order, with group and subgroup; no "Component" group."""
     entries: list[EmojiEntry] = []
     group = subgroup = ""
-    for line in _require(Path(path), "unicode-data").read_text(encoding="utf-8").splitlines():
+    for line in require_deb(Path(path), "unicode-data").read_text(encoding="utf-8").splitlines():
         if line.startswith("# group:"):
             group = line.partition(":")[2].strip()
         elif line.startswith("# subgroup:"):
@@ -79,7 +79,13 @@ def select_entries(entries: list[EmojiEntry], *, limit: int | None = None,
 
 
 def load_font(font: str | Path = FONT) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(_require(Path(font), "fonts-noto-color-emoji")), FONT_SIZE)
+    return ImageFont.truetype(str(require_deb(Path(font), "fonts-noto-color-emoji")), FONT_SIZE)
+
+
+@lru_cache(maxsize=4)
+def _cached_font(font: str) -> ImageFont.FreeTypeFont:
+    """The font opened once per process (and per path)."""
+    return load_font(font)
 
 
 def render_emoji(text: str, font: ImageFont.FreeTypeFont, canvas: int = CANVAS) -> Image.Image | None:
@@ -95,23 +101,35 @@ def render_emoji(text: str, font: ImageFont.FreeTypeFont, canvas: int = CANVAS) 
     return img
 
 
+@SOURCES.register("noto-emoji")
+@dataclass(frozen=True)
+class NotoEmoji:
+    """Noto Color Emoji renders captioned with CLDR names; ``limit`` 0 = all, else evenly spaced."""
+
+    input: str = str(FONT)
+    test_file: str = str(TEST_FILE)
+    limit: int = 0
+    skin_tones: bool = False
+
+    def items(self) -> Iterator[EmojiEntry]:
+        _cached_font(self.input)  # a missing font fails here, before any work is handed out
+        entries = parse_emoji_test(self.test_file)
+        return iter(select_entries(entries, limit=self.limit or None, skin_tones=self.skin_tones))
+
+    def load(self, item: EmojiEntry) -> Record:
+        img = render_emoji(item.text, _cached_font(self.input))
+        if img is None:
+            raise SkipRecord("not_rendered", item.key)
+        meta = {"group": item.group, "subgroup": item.subgroup, "codepoints": "-".join(item.codepoints),
+                "name": item.name}
+        return Record(key=item.key, jpg=encode_jpeg(img), txt=item.name, meta=meta)
+
+
 def emoji_records(entries: list[EmojiEntry], *, font: str | Path = FONT,
                   skipped: MutableMapping[str, int] | None = None) -> Iterator[Record]:
     """Render ``entries``; ``skipped`` (if given) counts the ones the font cannot draw as "not_rendered"."""
-    return _render_all(entries, load_font(font), skipped)  # the font is checked now, not at the first next()
-
-
-def _render_all(entries: list[EmojiEntry], face: ImageFont.FreeTypeFont,
-                skipped: MutableMapping[str, int] | None) -> Iterator[Record]:
-    for entry in entries:
-        img = render_emoji(entry.text, face)
-        if img is None:
-            if skipped is not None:
-                skipped["not_rendered"] = skipped.get("not_rendered", 0) + 1
-            continue
-        meta = {"group": entry.group, "subgroup": entry.subgroup, "codepoints": "-".join(entry.codepoints),
-                "name": entry.name}
-        yield Record(key=entry.key, jpg=encode_jpeg(img), txt=entry.name, meta=meta)
+    _cached_font(str(font))  # the font is checked now, not at the first next()
+    return iter_records(NotoEmoji(input=str(font)), entries, skipped if skipped is not None else {})
 
 
 def iter_emoji(*, font: str | Path = FONT, test_file: str | Path = TEST_FILE, limit: int | None = None,

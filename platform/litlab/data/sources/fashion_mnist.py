@@ -2,6 +2,9 @@
 
 The idx files are read with numpy. Records carry a short natural caption built from the class name and
 meta {label, class, split}, so the same shards serve contrastive training and zero-shot classification.
+
+Shard source ``fashion-mnist`` (options: input = the idx folder, split, limit, seed): items are image indices
+(``limit`` > 0: a class-balanced subset), ``load`` reads from the split's arrays, decoded once per process.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -16,6 +21,8 @@ import numpy as np
 from PIL import Image
 
 from litlab.data.shards import Record, encode_jpeg
+from litlab.data.sources.base import SOURCES
+from litlab.data.sources.packages import missing_deb
 
 ROOT = Path("/usr/share/datasets/fashion-mnist")
 PACKAGE = "dataset-fashion-mnist"
@@ -33,8 +40,7 @@ Split = Literal["train", "test"]
 def _read_idx(path: Path, magic: int, ndim: int) -> np.ndarray:
     """An idx ubyte array (gzip), its magic number and sizes checked."""
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: install the Debian package {PACKAGE} "
-                                f"(sudo apt-get install --no-install-recommends {PACKAGE}) or pass root=")
+        raise missing_deb(PACKAGE, path)
     with gzip.open(path, "rb") as f:
         raw = f.read()
     found = int.from_bytes(raw[:4], "big")
@@ -86,16 +92,43 @@ def caption(key: str, classname: str) -> str:
     return TEMPLATES[pick].format(a=with_article(classname), c=classname)
 
 
+@lru_cache(maxsize=2)
+def cached_split(split: str, root: str) -> tuple[np.ndarray, np.ndarray]:
+    """``load_split`` once per process (train: 47 MB), read-only, shared by every ``load`` call."""
+    images, labels = load_split(split, root)  # type: ignore[arg-type]  # load_split checks the name
+    labels.flags.writeable = False
+    return images, labels
+
+
+def record_at(split: str, images: np.ndarray, labels: np.ndarray, index: int) -> Record:
+    """The record of image ``index``: key ``fmnist/<split>/<index:05d>``, a caption naming its class."""
+    key, label = f"fmnist/{split}/{index:05d}", int(labels[index])
+    jpg = encode_jpeg(Image.fromarray(images[index]), quality=95)
+    meta = {"label": label, "class": CLASSES[label], "split": split}
+    return Record(key=key, jpg=jpg, txt=caption(key, CLASSES[label]), meta=meta)
+
+
+@SOURCES.register("fashion-mnist")
+@dataclass(frozen=True)
+class FashionMnist:
+    """One split of Fashion-MNIST; ``limit`` 0 = all, else a class-balanced subset drawn with ``seed``."""
+
+    input: str = str(ROOT)
+    split: str = "train"
+    limit: int = 0
+    seed: int = 0
+
+    def items(self) -> Iterator[int]:
+        _, labels = cached_split(self.split, self.input)
+        return iter(balanced_subset(labels, self.limit or None, self.seed).tolist())
+
+    def load(self, item: int) -> Record:
+        images, labels = cached_split(self.split, self.input)
+        return record_at(self.split, images, labels, int(item))
+
+
 def iter_fashion_mnist(split: Split, *, limit: int | None = None, seed: int = 0,
                        root: str | Path = ROOT) -> Iterator[Record]:
     """Records keyed ``fmnist/<split>/<index:05d>`` in index order; ``limit``: a class-balanced subset."""
-    images, labels = load_split(split, root)  # read now, so a missing file fails at the call
-    return _records(split, images, labels, balanced_subset(labels, limit, seed))
-
-
-def _records(split: str, images: np.ndarray, labels: np.ndarray, indices: np.ndarray) -> Iterator[Record]:
-    for i in indices:
-        key, label = f"fmnist/{split}/{int(i):05d}", int(labels[i])
-        jpg = encode_jpeg(Image.fromarray(images[i]), quality=95)
-        meta = {"label": label, "class": CLASSES[label], "split": split}
-        yield Record(key=key, jpg=jpg, txt=caption(key, CLASSES[label]), meta=meta)
+    images, labels = cached_split(split, str(root))  # read now, so a missing file fails at the call
+    return (record_at(split, images, labels, int(i)) for i in balanced_subset(labels, limit, seed))

