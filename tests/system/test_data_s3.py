@@ -47,7 +47,7 @@ def test_training_streams_s3_shards_and_logs_what_it_drops(s3, tiny_shards, tmp_
     from litlab.data.shards import iter_rows
 
     good = list(iter_rows(tiny_shards / "train", ["key", "jpg", "txt"]))[:90]
-    wide = Image.fromarray((np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 16))  # 16-bit: kept, scaled
+    wide = Image.fromarray(np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 16)  # 16-bit: kept, scaled
     good.append({"key": "odd/16bit", "jpg": _png(wide), "txt": "a gray gradient"})
     rows = good[:45] + _bad_rows(good[0]["jpg"]) + good[45:]
     fs, _ = pafs.FileSystem.from_uri("s3://litlab-data/raw")
@@ -82,7 +82,7 @@ def test_parallel_build_to_s3_matches_the_local_build_and_trains(s3, tmp_path):
     from litlab.data.shards import iter_rows, read_stats
     from litlab.data.sources.base import make_source
 
-    source = make_source("emoji", {"limit": "130"})
+    source = make_source("noto-emoji", {"limit": "130"})
     local = build_local(source, str(tmp_path / "local"), rows_per_shard=50)
     try:
         connect(num_cpus=2)
@@ -121,5 +121,43 @@ def test_a_shard_that_vanishes_mid_run_is_an_error_naming_it(tiny_shards, tmp_pa
         with pytest.raises(FileNotFoundError, match=f"vanished during the run: {gone}"):
             for _ in range(100):  # the next pass over the data needs the missing file
                 next(batches)
+    finally:
+        shutdown()
+
+
+def test_every_source_builds_on_s3_and_streams_into_training(s3, tmp_path):
+    """Users' formats read their input from S3 too (the fixture's files uploaded, paths rewritten to s3://);
+    the shipped data reads from its package. Every split is then streamed by the training pipeline."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))
+    from fixtures_shipped_sources import FIXTURES as SHIPPED
+    from fixtures_user_sources import FIXTURES as USER
+    from litlab.cluster.build_shards import build_local
+    from litlab.cluster.data import train_dataset
+    from litlab.cluster.session import connect, shutdown
+    from litlab.config import RunConfig, apply_overrides
+    from litlab.data.sources import SOURCES
+    from litlab.data.sources.base import make_source
+
+    assert sorted({**USER, **SHIPPED}) == SOURCES.names()
+    built = {}
+    for name in SOURCES.names():
+        local = tmp_path / name
+        options = {**USER, **SHIPPED}[name](local)
+        if name in USER:  # move the input to S3 and point the options at it
+            _upload_split(local, f"s3://litlab-data/inputs/{name}")
+            options = {k: v.replace(str(local), f"s3://litlab-data/inputs/{name}") for k, v in options.items()}
+            assert any(v.startswith("s3://") for v in options.values()), options
+        built[name] = build_local(make_source(name, options), f"s3://litlab-data/shards/{name}", rows_per_shard=5)
+        assert built[name].rows > 0, (name, built[name])
+    try:
+        connect(num_cpus=2)
+        for name, stats in built.items():
+            cfg = apply_overrides(RunConfig(), {"data.root": "s3://litlab-data/shards", "data.train": name,
+                                                "image.size": 16})
+            rows = sum(len(b["ids"]) for b in train_dataset(cfg).iter_batches(batch_size=64))
+            assert rows == stats.rows, name
     finally:
         shutdown()

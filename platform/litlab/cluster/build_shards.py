@@ -55,11 +55,11 @@ def _write_chunk(row: dict[str, Any], *, source: Source, out: str, prefix: str) 
     """One Ray Data task: load a chunk's records, drop bad ones (counted), write its shard."""
     skipped: Counter[str] = Counter()
     source_skipped: dict[str, int] = {}
-    records = list(accepted_rows(iter_records(source, pickle.loads(row["items"]), source_skipped), skipped))
+    rows = list(accepted_rows(iter_records(source, pickle.loads(row["items"]), source_skipped), skipped))
     skipped.update(source_skipped)
     name = shard_name(prefix, int(row["index"]))
-    size = write_table(records, storage.join(out, name)) if records else 0
-    return {"index": row["index"], "file": name if records else "", "rows": len(records), "bytes": size,
+    size = write_table(rows, storage.join(out, name)) if rows else 0
+    return {"index": row["index"], "file": name if rows else "", "rows": len(rows), "bytes": size,
             "skipped": pickle.dumps(dict(skipped))}
 
 

@@ -30,6 +30,7 @@ from litlab.data.hashing import content_hash, phash, to_signed
 from litlab.data.transforms import BadImage, decode, to_rgb
 
 STATS = "_stats.json"
+ROW_GROUP = 256  # rows per parquet row group: readers stream a shard in pieces of this size
 SCHEMA = pa.schema([("key", pa.string()), ("jpg", pa.binary()), ("txt", pa.string()), ("json", pa.string()),
                     ("txts", pa.list_(pa.string())), ("sha1", pa.string()), ("phash", pa.int64())])
 
@@ -63,33 +64,39 @@ def encode_jpeg(img: Image.Image, quality: int = 95) -> bytes:
     return buf.getvalue()
 
 
-def _skip_reason(record: Record, seen: set[str]) -> str | None:
-    """Why ``record`` cannot be written, or None when it is fine."""
+@dataclass(frozen=True)
+class Row:
+    """An accepted record with its hashes, computed from the one decode that also validated it."""
+    record: Record
+    sha1: str
+    phash: int  # signed int64
+
+
+def _check(record: Record, seen: set[str]) -> Row:
+    """The record as a Row, or BadImage with the reason it cannot be written."""
     if record.key in seen:
-        return "duplicate_key"
+        raise BadImage("duplicate_key", record.key)
     if not record.all_captions():
-        return "empty_caption"
-    try:
-        decode(record.jpg)  # the training decoder: what it refuses, the shards never hold
-    except BadImage as bad:
-        return bad.reason
-    return None
+        raise BadImage("empty_caption", record.key)
+    rgb = decode(record.jpg)  # the training decoder: what it refuses, the shards never hold
+    return Row(record, content_hash(rgb), to_signed(phash(rgb)))
 
 
-def _accepted(records: Iterable[Record], skipped: Counter[str]) -> Iterator[Record]:
-    """The records that can be written; the others are counted in ``skipped`` by reason."""
+def accepted_rows(records: Iterable[Record], skipped: Counter[str]) -> Iterator[Row]:
+    """The records that can be written, as Rows; the others are counted in ``skipped`` by reason."""
     seen: set[str] = set()
     for record in records:
-        reason = _skip_reason(record, seen)
-        if reason:
-            skipped[reason] += 1
+        try:
+            row = _check(record, seen)
+        except BadImage as bad:
+            skipped[bad.reason] += 1
             continue
         seen.add(record.key)
-        yield record
+        yield row
 
 
-def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
-    while chunk := list(itertools.islice(records, size)):
+def _chunks(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
+    while chunk := list(itertools.islice(rows, size)):
         yield chunk
 
 
@@ -115,27 +122,23 @@ def shard_name(prefix: str, index: int) -> str:
     return f"{prefix}-{index:05d}.parquet"
 
 
-def write_table(rows: list[Record], uri: str) -> int:
-    """Write one shard atomically; returns its size in bytes."""
+def write_table(rows: list[Row], uri: str) -> int:
+    """Write one shard atomically (row groups of ROW_GROUP rows); returns its size in bytes."""
+    records = [r.record for r in rows]
     table = pa.Table.from_pydict({
-        "key": [r.key for r in rows],
-        "jpg": [r.jpg for r in rows],
-        "txt": [r.all_captions()[0] for r in rows],
-        "json": [json.dumps(r.meta, sort_keys=True) for r in rows],
-        "txts": [r.all_captions() for r in rows],
-        "sha1": [content_hash(r.jpg) for r in rows],
-        "phash": [to_signed(phash(r.jpg)) for r in rows],
+        "key": [r.key for r in records],
+        "jpg": [r.jpg for r in records],
+        "txt": [r.all_captions()[0] for r in records],
+        "json": [json.dumps(r.meta, sort_keys=True) for r in records],
+        "txts": [r.all_captions() for r in records],
+        "sha1": [r.sha1 for r in rows],
+        "phash": [r.phash for r in rows],
     }, schema=SCHEMA)
     buf = pa.BufferOutputStream()
-    pq.write_table(table, buf, row_group_size=len(rows))
+    pq.write_table(table, buf, row_group_size=ROW_GROUP)
     data = buf.getvalue().to_pybytes()
     storage.write_bytes_atomic(uri, data)
     return len(data)
-
-
-def accepted_rows(records: Iterable[Record], skipped: Counter[str]) -> Iterator[Record]:
-    """Public name of the builder's record filter, for builders that write shard by shard."""
-    return _accepted(records, skipped)
 
 
 def write_shards(records: Iterable[Record], out_dir: str | Path, *, rows_per_shard: int = 2000,
@@ -153,7 +156,7 @@ def write_shards(records: Iterable[Record], out_dir: str | Path, *, rows_per_sha
     skipped: Counter[str] = Counter()
     files: list[str] = []
     rows = size = 0
-    for chunk in _chunks(_accepted(records, skipped), rows_per_shard):
+    for chunk in _chunks(accepted_rows(records, skipped), rows_per_shard):
         files.append(shard_name(prefix, len(files)))
         size += write_table(chunk, storage.join(out, files[-1]))
         rows += len(chunk)

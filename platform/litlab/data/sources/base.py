@@ -1,6 +1,6 @@
 """What every shard source is: cheap, picklable work items, and a ``load`` that turns one item into a Record.
 
-The split lets the shard builder run ``load`` anywhere: in one process (``litlab.data.build_source``) or
+The split lets the shard builder run ``load`` anywhere: in one process (``python -m litlab.cluster.build_shards``) or
 spread over a Ray cluster (``litlab.cluster.build_shards``), ``rows_per_shard`` items per task. ``items()``
 must be deterministic (same input, same order), so shard ``i`` always holds the same items.
 
