@@ -12,7 +12,7 @@ Both sides run the training transform (`preprocess_batch`: decode, inception cro
          Ray cluster with all the CPUs, consumed as numpy batches by the driver.
 Prints rows/s of each over the same --rows rows, measured side by side in this one run, and ray/plain (goal >= 1.6x
 on 2 cores); then the peak memory (PSS, summed over this process and every Ray process it started, sampled every
-0.25 s) while the ray pipeline streams --rows vs --big-rows rows (goal: within 10 %). About 5 minutes on a 2-core
+0.25 s) while the ray pipeline streams --rows vs --big-rows rows (goal: within 10 %). About 8 minutes on a 2-core
 CPU (building the shards takes ~40 s of it).
 """
 
