@@ -31,6 +31,7 @@ from litlab.cluster.session import connect
 from litlab.data.shards import (
     ShardStats,
     accepted_rows,
+    chunks,
     finish_folder,
     prepare_folder,
     shard_name,
@@ -38,17 +39,6 @@ from litlab.data.shards import (
     write_table,
 )
 from litlab.data.sources.base import SOURCES, Source, iter_records, make_source
-
-
-def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _write_chunk(row: dict[str, Any], *, source: Source, out: str, prefix: str) -> dict[str, Any]:
@@ -67,10 +57,10 @@ def build_parallel(source: Source, out: str, *, rows_per_shard: int = 2000, pref
                    overwrite: bool = False) -> ShardStats:
     """Shards of ``source`` under ``out``, one Ray Data task per ``rows_per_shard`` items."""
     prepare_folder(out, prefix, overwrite)
-    chunks = [{"index": i, "items": pickle.dumps(c)} for i, c in enumerate(_chunks(source.items(), rows_per_shard))]
-    if not chunks:
+    work = [{"index": i, "items": pickle.dumps(c)} for i, c in enumerate(chunks(source.items(), rows_per_shard))]
+    if not work:
         return finish_folder(out, ShardStats(rows=0, shards=0, bytes=0, skipped={}, files=[]))
-    ds = ray.data.from_items(chunks, override_num_blocks=len(chunks))
+    ds = ray.data.from_items(work, override_num_blocks=len(work))
     done = ds.map(_write_chunk, fn_kwargs={"source": source, "out": out, "prefix": prefix}, num_cpus=1)
     results = sorted(done.take_all(), key=lambda r: int(r["index"]))
     skipped: Counter[str] = Counter()
@@ -150,9 +140,8 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyError, ValueError, FileNotFoundError, FileExistsError, PermissionError, OSError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    skipped = ", ".join(f"{k}={v}" for k, v in stats.skipped.items()) or "none"
-    print(f"{args.out}: {stats.rows} rows in {stats.shards} shards, {stats.bytes / 1e6:.1f} MB, skipped: {skipped} "
-          f"({time.perf_counter() - tic:.1f} s)")
+    print(f"{args.out}: {stats.rows} rows in {stats.shards} shards, {stats.bytes / 1e6:.1f} MB, "
+          f"skipped: {stats.skipped_text()} ({time.perf_counter() - tic:.1f} s)")
     return 0
 
 

@@ -36,16 +36,17 @@ def quiet_context() -> ray.data.DataContext:
 
 
 def train_dataset(cfg: RunConfig, image_cache: dict[str, Any] | None = None,
-                  counter: Any | None = None) -> ray.data.Dataset:
+                  counter: Any | None = None, files: list[str] | None = None) -> ray.data.Dataset:
     """Rows {image (H, W, 3) uint8, ids (T,), mask (T,)} in randomised block order, re-decoded each epoch;
     from ``image_cache`` (litlab.cluster.precompute) rows are {image: zimg features (F,) float32, ids, mask}.
-    Dropped rows are reported to ``counter`` (litlab.cluster.skips). Local paths and s3:// URIs alike."""
+    Dropped rows are reported to ``counter`` (litlab.cluster.skips). Local paths and s3:// URIs alike.
+    ``files``: the split's shards as ``verify_split`` returned them (listed and checked here when not given)."""
     quiet_context()
     if image_cache is not None:
         ds = ray.data.read_parquet(image_cache["folder"], shuffle="files").select_columns(["zimg", "txt"])
         return ds.map_batches(tokenize_batch, fn_kwargs={"tokenizer": cfg.text.tokenizer, "max_len": cfg.text.max_len},
                               batch_format="numpy", batch_size=256, num_cpus=DECODE_CPUS)
-    files = verify_split(split_path(cfg.data.root, cfg.data.train))
+    files = files if files is not None else verify_split(split_path(cfg.data.root, cfg.data.train))
     columns = ["jpg", "txt", "txts"] if has_column(files, "txts") else ["jpg", "txt"]
     ds = ray.data.read_parquet(files, shuffle="files").select_columns(columns)
     kwargs = dict(size=cfg.image.size, tokenizer=cfg.text.tokenizer, max_len=cfg.text.max_len,

@@ -19,6 +19,7 @@ from litlab.cluster.shard_batches import ShardBatches
 from litlab.cluster.skips import build_skip_metrics, new_counter, skip_metrics
 from litlab.cluster.tracking import RunLogger
 from litlab.config import RunConfig, from_dict, to_dict
+from litlab.data.shards import verify_split
 from litlab.distributed import all_gather_with_grad
 from litlab.evaluators.suite import suite_for
 from litlab.models.build import build_model
@@ -49,7 +50,8 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
             logger.log(step, scores)
         return scores
 
-    batches = ShardBatches(cfg.data.batch_size, world, split, (state or {}).get("data"))
+    batches = ShardBatches(cfg.data.batch_size, world, split, (state or {}).get("data"),
+                           files=payload.get("train_files"))
 
     def checkpoint(step: int, opt_state: dict[str, Any]) -> None:
         report_checkpoint(model, cfg, payload["run_id"], step, {"step": step},
@@ -99,16 +101,17 @@ def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_
     """Train one cell with a TorchTrainer; raises ray.train.TrainingFailedError on failure."""
     cache = ensure_image_cache(cfg) if cfg.train.precompute else None
     counter = new_counter()
+    files = None if cache else verify_split(split_path(cfg.data.root, cfg.data.train))  # listed once, here
     trainer = TorchTrainer(
         train_loop_per_worker,
         train_loop_config={"run": to_dict(cfg), "tracking_uri": tracking_uri, "run_id": run_id, "cell_id": name,
-                           "image_cache": cache, "skip_counter": counter},
+                           "image_cache": cache, "skip_counter": counter, "train_files": files},
         scaling_config=ScalingConfig(num_workers=cfg.train.workers, use_gpu=cfg.train.gpus_per_worker > 0,
                                      resources_per_worker=_worker_resources(cfg)),
         run_config=ray.train.RunConfig(name=slug(name), storage_path=storage,
                                        failure_config=ray.train.FailureConfig(max_failures=cfg.train.max_failures),
                                        checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2)),
-        datasets={"train": train_dataset(cfg, cache, counter)},
+        datasets={"train": train_dataset(cfg, cache, counter, files)},
     )
     return trainer.fit()
 

@@ -77,7 +77,7 @@ def _build_split(folder: Path, make: SourceFactory, total: int, rows_per_shard: 
     stats = write_shards(records, folder, rows_per_shard=rows_per_shard, source_skipped=dropped)
     sources = ", ".join(f"{k} {v}" for k, v in sorted(by_source.items()))
     progress(f"{folder.name}: {stats.rows} rows ({sources}) in {stats.shards} shards, "
-             f"{stats.bytes / 1e6:.1f} MB, skipped {stats.skipped or 'none'}, "
+             f"{stats.bytes / 1e6:.1f} MB, skipped {stats.skipped_text()}, "
              f"{time.perf_counter() - tic:.1f} s")
     return stats
 
@@ -122,9 +122,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"\nshards under {args.root} ({time.perf_counter() - tic:.1f} s):")
     for split, s in stats.items():
-        skipped = ", ".join(f"{k}={v}" for k, v in s.skipped.items()) or "none"
         print(f"  {split:14s} {s.rows:6d} rows  {s.shards:3d} shards  {s.bytes / 1e6:7.1f} MB  "
-              f"skipped: {skipped}")
+              f"skipped: {s.skipped_text()}")
     return 0
 
 

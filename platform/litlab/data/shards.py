@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -30,6 +30,7 @@ from litlab.data.hashing import content_hash, phash, to_signed
 from litlab.data.transforms import BadImage, decode, to_rgb
 
 STATS = "_stats.json"
+T = TypeVar("T")
 ROW_GROUP = 256  # rows per parquet row group: readers stream a shard in pieces of this size
 SCHEMA = pa.schema([("key", pa.string()), ("jpg", pa.binary()), ("txt", pa.string()), ("json", pa.string()),
                     ("txts", pa.list_(pa.string())), ("sha1", pa.string()), ("phash", pa.int64())])
@@ -55,6 +56,10 @@ class ShardStats:
     bytes: int  # total size of the parquet files
     skipped: dict[str, int]  # reason -> count
     files: list[str]  # shard file names, relative to the folder
+
+    def skipped_text(self) -> str:
+        """``reason=count, ...`` or ``none``, for progress lines."""
+        return ", ".join(f"{k}={v}" for k, v in self.skipped.items()) or "none"
 
 
 def encode_jpeg(img: Image.Image, quality: int = 95) -> bytes:
@@ -95,8 +100,10 @@ def accepted_rows(records: Iterable[Record], skipped: Counter[str]) -> Iterator[
         yield row
 
 
-def _chunks(rows: Iterator[Row], size: int) -> Iterator[list[Row]]:
-    while chunk := list(itertools.islice(rows, size)):
+def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of ``size`` items (the last may be shorter)."""
+    items = iter(items)
+    while chunk := list(itertools.islice(items, size)):
         yield chunk
 
 
@@ -110,12 +117,11 @@ def prepare_folder(out: str, prefix: str = "part", overwrite: bool = False) -> N
     fs.create_dir(path, recursive=True)
     if storage.exists(stats):  # first, so a crash below leaves an unfinished folder, never a stale one
         fs.delete_file(storage.resolve(stats)[1])
-    for old in storage.list_files(out, (".parquet", ".parquet.tmp")):
-        if posixpath.basename(old).startswith((f"{prefix}-", f".{prefix}-")):
-            fs.delete_file(storage.resolve(old)[1])
-    for hidden in fs.get_file_info(pafs.FileSelector(path)):  # local temporaries of an interrupted write
-        if posixpath.basename(hidden.path).startswith(f".{prefix}-"):
-            fs.delete_file(hidden.path)
+    for info in fs.get_file_info(pafs.FileSelector(path)):
+        name = posixpath.basename(info.path)
+        old_shard = name.startswith(f"{prefix}-") and name.endswith((".parquet", ".parquet.tmp"))
+        if info.type == pafs.FileType.File and (old_shard or name.startswith(f".{prefix}-")):  # .x: temporaries
+            fs.delete_file(info.path)
 
 
 def shard_name(prefix: str, index: int) -> str:
@@ -156,7 +162,7 @@ def write_shards(records: Iterable[Record], out_dir: str | Path, *, rows_per_sha
     skipped: Counter[str] = Counter()
     files: list[str] = []
     rows = size = 0
-    for chunk in _chunks(accepted_rows(records, skipped), rows_per_shard):
+    for chunk in chunks(accepted_rows(records, skipped), rows_per_shard):
         files.append(shard_name(prefix, len(files)))
         size += write_table(chunk, storage.join(out, files[-1]))
         rows += len(chunk)

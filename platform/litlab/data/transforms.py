@@ -35,8 +35,8 @@ class BadImage(ValueError):
         self.reason = reason
 
 
-def decode(data: bytes) -> Image.Image:
-    """Any image Pillow reads, as 8-bit RGB; raises BadImage (reason too_large or corrupt_image)."""
+def open_image(data: bytes) -> Image.Image:
+    """The image, its header read and checked, no pixel decoded; raises BadImage (too_large or corrupt_image)."""
     try:
         img = Image.open(io.BytesIO(data))
     except Image.DecompressionBombError as err:  # Pillow's own guard (over 2x its MAX_IMAGE_PIXELS)
@@ -45,6 +45,12 @@ def decode(data: bytes) -> Image.Image:
         raise BadImage("corrupt_image", f"not a readable image: {err}") from err
     if img.width * img.height > MAX_PIXELS:
         raise BadImage("too_large", f"image of {img.width}x{img.height} pixels exceeds MAX_PIXELS={MAX_PIXELS}")
+    return img
+
+
+def decode(data: bytes) -> Image.Image:
+    """Any image Pillow reads, as 8-bit RGB; raises BadImage (reason too_large or corrupt_image)."""
+    img = open_image(data)
     try:
         img.load()
         return to_rgb(img)

@@ -11,7 +11,6 @@ are (no second lossy encode, no time spent); other formats are decoded with the 
 
 from __future__ import annotations
 
-import io
 import json
 import posixpath
 from collections.abc import Iterable, Mapping
@@ -22,7 +21,7 @@ from PIL import Image
 from litlab import storage
 from litlab.data.shards import Record, encode_jpeg
 from litlab.data.sources.base import SkipRecord
-from litlab.data.transforms import MAX_PIXELS, BadImage, decode
+from litlab.data.transforms import BadImage, decode, open_image
 
 KEPT_FORMATS = frozenset({"JPEG", "MPO"})  # MPO: phone photos, a JPEG with extra frames; stored as it is
 SCALARS = (str, int, float, bool)
@@ -111,14 +110,10 @@ def to_jpeg(data: bytes, max_side: int = 0) -> tuple[bytes, dict[str, Any]]:
     """(JPEG bytes, {width, height[, format]}): JPEG input kept byte for byte, other formats encoded once;
     an image wider or taller than ``max_side`` (0: no limit) is scaled down, aspect kept, and re-encoded."""
     try:
-        with Image.open(io.BytesIO(data)) as img:  # reads the header only
+        with open_image(data) as img:  # reads the header only
             fmt, (width, height) = img.format, img.size
-    except Image.DecompressionBombError as err:
-        raise SkipRecord("too_large", str(err)) from None
-    except Exception as err:  # noqa: BLE001 - Pillow raises many types for unreadable bytes
-        raise SkipRecord("corrupt_image", f"not a readable image: {err}") from None
-    if width * height > MAX_PIXELS:
-        raise SkipRecord("too_large", f"{width}x{height} pixels exceeds {MAX_PIXELS}")
+    except BadImage as err:
+        raise SkipRecord(err.reason, str(err)) from None
     info: dict[str, Any] = {"width": width, "height": height}
     shrink = bool(max_side) and max(width, height) > max_side
     if fmt in KEPT_FORMATS and not shrink:
