@@ -1,50 +1,131 @@
-"""Regenerate the ablation tables from MLflow, the paper's numbers beside ours.
+"""Regenerate the LiT ablation tables and curves from a sweep's MLflow runs, the paper's numbers beside ours.
 
 Run:
     python ablations/report.py                                  # sweep 'smoke' from the embedded store ./mlruns
-    python ablations/report.py --sweep smoke --mlflow-uri http://127.0.0.1:5001
-Writes reports/<sweep>/towers.md and prints it. Takes a few seconds on a 2-core CPU.
+    python ablations/report.py --sweep smoke --mlflow-uri http://127.0.0.1:5001 --study towers --allow-missing
+For each study of the sweep's plan (or each --study): <out>/<sweep>/<study>.md, .csv and .tex (paper-style table,
+the paper's published numbers beside with the table or figure they come from), PNG curves (towers.png: zero-shot
+top-1 vs training steps, one line per setting; loss.png), and report.md gathering them all, printed to stdout.
+Our values are each expected cell's newest finished run's logged metrics; a cell that only failed is shown as
+FAILED with its error; a cell with no run is an error (exit code 2) unless --allow-missing prints a dash.
+Takes a few seconds on a 2-core CPU (reading MLflow and drawing the PNGs).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import paper
-import tables
+import tables  # noqa: E402  (after the path insert: ablations/ is not a package)
+from report_cells import MissingCellsError, check_missing, resolve_study, studies_in_plan  # noqa: E402
+from report_model import StudyReport  # noqa: E402
+from report_render import csv_text, study_latex, study_markdown  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
+PAPER = 'Zhai et al., "LiT: Zero-Shot Transfer with Locked-image text Tuning", CVPR 2022 (arXiv 2111.07991 v3)'
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description="LiT ablation tables from MLflow runs")
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="LiT ablation tables and curves from MLflow runs")
     p.add_argument("--sweep", default="smoke", help="MLflow experiment written by experiments/design_grid.py")
-    p.add_argument("--mlflow-uri", default=os.environ.get("MLFLOW_TRACKING_URI"))
-    p.add_argument("--out", default=str(REPO / "reports"))
-    args = p.parse_args(argv)
-    from litlab.cluster.tracking import fetch_cell_runs, local_store_uri
+    p.add_argument("--mlflow-uri", default=os.environ.get("MLFLOW_TRACKING_URI"),
+                   help="tracking server or store (default: $MLFLOW_TRACKING_URI, else the sqlite store in ./mlruns)")
+    p.add_argument("--out", default=str(REPO / "reports"), help="reports go to <out>/<sweep>/")
+    p.add_argument("--study", action="append", default=[], help="only these studies (repeatable; default: all)")
+    p.add_argument("--allow-missing", action="store_true",
+                   help="print a dash for expected cells with no run instead of failing")
+    return p.parse_args(argv)
+
+
+def choose_studies(plan: Sequence[Mapping[str, Any]], wanted: Sequence[str], sweep: str) -> list[str]:
+    """The requested studies (default: every study of the plan, in plan order); unknown names are an error."""
+    known = studies_in_plan(plan)
+    if not known:
+        raise LookupError(f"the plan of sweep {sweep!r} lists no cells")
+    unknown = [s for s in wanted if s not in known]
+    if unknown:
+        raise LookupError(f"study {unknown[0]!r} is not in the plan of sweep {sweep!r}; studies there: "
+                          f"{', '.join(known)}")
+    return list(dict.fromkeys(wanted)) or known
+
+
+def build_reports(plan: Sequence[Mapping[str, Any]], runs: Sequence[Mapping[str, Any]], studies: Sequence[str],
+                  allow_missing: bool) -> list[StudyReport]:
+    """Each study's report; raises MissingCellsError naming every missing cell unless ``allow_missing``."""
+    resolved = {study: resolve_study(plan, runs, study) for study in studies}
+    if not allow_missing:
+        check_missing(resolved)
+    return [tables.build(study, cells) for study, cells in resolved.items()]
+
+
+def write_study(report: StudyReport, folder: Path) -> tuple[str, list[Path]]:
+    """<study>.md / .csv / .tex (+ <study>_paper.csv for a reference table) and PNGs; returns the markdown."""
+    from report_plots import save_png  # matplotlib only when there is something to draw
+
+    pngs = [save_png(plot, folder) for plot in report.plots if plot.series]
+    markdown = study_markdown(report, [p.name for p in pngs])
+    files = {f"{report.study}.md": markdown, f"{report.study}.csv": csv_text(report.tables[0]),
+             f"{report.study}.tex": study_latex(report)}
+    for i, ref in enumerate(report.tables[1:]):
+        files[f"{report.study}_paper{i + 1 if i else ''}.csv"] = csv_text(ref)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return markdown, [folder / name for name in files] + pngs
+
+
+def header(sweep: str, source: str, runs: Sequence[Mapping[str, Any]], plan: Sequence[Mapping[str, Any]],
+           reports: Sequence[StudyReport]) -> str:
+    listed = ", ".join(f"`{r.study}` ({r.title.split(' — ')[0]})" for r in reports)
+    return (f"# LiT ablations — sweep `{sweep}`\n\n"
+            f"Regenerated by `python ablations/report.py --sweep {sweep}` from MLflow {redact(source)}: "
+            f"{len(runs)} cell run(s), {len(plan)} planned cell(s). Ours: each expected cell's newest finished run's "
+            f"logged metrics (accuracies and recalls in percent). Paper: {PAPER}, each number with the table or "
+            f"figure it comes from.\n\nStudies: {listed}.\n")
+
+
+def redact(uri: str) -> str:
+    """A tracking URI without any user:password@ part."""
+    return re.sub(r"//[^/@]+@", "//", uri)
+
+
+def generate(plan: Sequence[Mapping[str, Any]], runs: Sequence[Mapping[str, Any]], *, sweep: str, out: Path,
+             studies: Sequence[str] = (), allow_missing: bool = False, source: str = "") -> tuple[str, list[Path]]:
+    """Write every chosen study's files and report.md under <out>/<sweep>/; returns report.md's text and the files."""
+    reports = build_reports(plan, runs, choose_studies(plan, studies, sweep), allow_missing)
+    folder = out / sweep
+    folder.mkdir(parents=True, exist_ok=True)
+    sections, written = [], []
+    for report in reports:
+        markdown, files = write_study(report, folder)
+        sections.append(markdown)
+        written += files
+    text = header(sweep, source, runs, plan, reports) + "\n" + "\n".join(sections)
+    (folder / "report.md").write_text(text, encoding="utf-8")
+    return text, [*written, folder / "report.md"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    from litlab.cluster.tracking import fetch_cell_runs, fetch_sweep_plan, local_store_uri
 
     uri = args.mlflow_uri or local_store_uri(REPO / "mlruns")
     try:
         runs = fetch_cell_runs(uri, args.sweep)
-    except LookupError as err:
+        plan = fetch_sweep_plan(uri, args.sweep)
+        text, files = generate(plan, runs, sweep=args.sweep, out=Path(args.out), studies=args.study,
+                               allow_missing=args.allow_missing, source=uri)
+    except (LookupError, MissingCellsError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    rows = tables.towers_rows(runs)
-    if not rows:
-        print(f"error: sweep {args.sweep!r} has no finished cell runs at {uri}", file=sys.stderr)
-        return 2
-    text = f"## Tower settings — sweep `{args.sweep}`\n\n{tables.markdown(rows)}\n\n{paper.FIGURE3_FINDINGS}\n"
-    out = Path(args.out) / args.sweep
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "towers.md").write_text(text)
     print(text)
-    print(f"written: {out / 'towers.md'}")
+    print("written:\n" + "\n".join(f"  {p}" for p in files))
     return 0
 
 

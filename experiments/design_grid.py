@@ -28,9 +28,23 @@ REPO = Path(__file__).resolve().parent.parent
 
 BASE = RunConfig()
 
+WP, SP = "wordpiece_minilm", "sentencepiece_mistral"
 STUDIES = [
-    Study("towers", {"setup": ("LU", "Lu", "UU", "Uu", "uu", "UL", "uL")}, fixed={"text.arch": "minilm_l6"},
-          doc="Figure 3: every image/text tower setting (L locked, U unlocked, u from scratch)"),
+    Study("towers", {"setup": ("LU", "Lu", "UU", "Uu", "uu", "UL", "uL"), "optim.steps": (2500, 10000, 30000)},
+          fixed={"text.arch": "minilm_l6", "text.tokenizer": WP},
+          doc="Figure 3: every image/text tower setting (L locked, U unlocked, u from scratch) at several lengths"),
+    Study("image_encoders", {"image.arch": ("efficientnet_lite0", "mobilenet_v2"), "setup": ("Lu", "uu")},
+          doc="Table 3: each image tower whose weights ship here, locked (Lu) and from random init (uu); users "
+              "add timm names, e.g. vit_base_patch16_224.augreg_in21k (weights from the hub)"),
+    Study("text_models", {"text.arch": ("minilm_l6_scratch", "t5_base", "transformer_base"),
+                          "text.tokenizer": (WP, SP)}, fixed={"setup": "Lu"},
+          more=(Study("pretrained", {"setup": ("LU",)}, fixed={"text.arch": "minilm_l6", "text.tokenizer": WP}),),
+          doc="Table 4: pretrained BERT (MiniLM, its WordPiece only), random-init BERT, T5- and ViT-style text "
+              "transformers x WordPiece / SentencePiece, under a locked image tower"),
+    Study("loss", {"optim.loss": ("global", "local"), "data.batch_size": (1024, 4096, 16384)},
+          doc="Appendix F / Figure 9: global vs per-worker contrastive loss x batch size"),
+    Study("precompute", {"train.precompute": (False, True)}, fixed={"setup": "Lu"},
+          doc="Table 7 / Appendix G: training speed with the locked image tower's embeddings precomputed or not"),
 ]
 
 
@@ -39,8 +53,11 @@ class Preset:
     doc: str
     overrides: dict[str, Any]
     studies: list[Study] = field(default_factory=list)  # replaces STUDIES when given
+    axes: dict[str, dict[str, tuple[Any, ...]]] = field(default_factory=dict)  # study -> axis values it shrinks
 
 
+SMALL = {"image.size": 64, "data.batch_size": 32, "eval.max_images": 1000, "train.workers": 2,
+         "optim.warmup_steps": 10, "eval.evals": ("zeroshot/fmnist-test", "retrieval/emoji-heldout")}
 PRESETS = {
     "smoke": Preset(
         "2 cells (Lu, uu), 150 steps at 64 px, small text transformer: minutes on a laptop CPU",
@@ -48,9 +65,26 @@ PRESETS = {
          "data.batch_size": 64, "eval.max_images": 2000, "train.workers": 2},
         [Study("towers", {"setup": ("Lu", "uu")}, doc="Figure 3 (two settings)")],
     ),
+    "paper-small": Preset(
+        "every study at laptop scale on the data that ships here: 64 px, global batch 32, tiny random-init text "
+        "towers, 100 steps with evaluations every 25 (the curves); `--study towers` (7 cells) takes ~12 min on "
+        "2 CPU cores",
+        {**SMALL, "optim.steps": 100, "eval.every": 25, "text.arch": "transformer_tiny"},
+        axes={"towers": {"optim.steps": (100,)},
+              "text_models": {"text.arch": ("minilm_l6_scratch", "t5_tiny", "transformer_tiny")},
+              "loss": {"data.batch_size": (16, 32, 64)}},
+    ),
     "paper": Preset("the paper's public recipe (Appendix D): 224 px, lr 1e-3, 16 tokens; set data.root to your data",
                     {"image.size": 224, "optim.lr": 1e-3, "optim.weight_decay": 1e-4, "text.max_len": 16}),
 }
+
+
+def preset_studies(preset: Preset) -> list[Study]:
+    studies = preset.studies or STUDIES
+    unknown = sorted(set(preset.axes) - {s.name for s in studies})
+    if unknown:
+        raise ConfigError(f"preset axes for unknown study {unknown[0]!r}; studies: {', '.join(s.name for s in studies)}")
+    return [s.with_axes(preset.axes[s.name]) if s.name in preset.axes else s for s in studies]
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -77,7 +111,7 @@ def build_cells(args: argparse.Namespace) -> list[Cell]:
         raise ConfigError(f"unknown preset {args.preset!r}; valid: {', '.join(PRESETS)}")
     preset = PRESETS[args.preset]
     base = apply_overrides(apply_overrides(BASE, preset.overrides), [parse_set(s) for s in args.sets])
-    cells = expand(base, select(preset.studies or STUDIES, args.study))
+    cells = expand(base, select(preset_studies(preset), args.study))
     unknown = sorted(set(args.cell) - {c.id for c in cells})
     if unknown:
         raise ConfigError(f"unknown cell {unknown[0]!r}; valid: {', '.join(c.id for c in cells)}")

@@ -1,6 +1,7 @@
 """Studies as data, expanded into cells with stable ids (no Ray here).
 
-A study is a product of axes over the base config, plus fixed overrides of its own. A cell is one resolved
+A study is a product of axes over the base config (or a union of such products, for grids whose parts differ:
+a pretrained text tower takes only its own tokenizer), plus fixed overrides of its own. A cell is one resolved
 config; identical configs reached from several studies become one cell that lists every study.
 """
 
@@ -20,6 +21,25 @@ class Study:
     axes: Mapping[str, Sequence[Any]]  # config key -> values; the study is their product
     fixed: Mapping[str, Any] = field(default_factory=dict)  # overrides shared by the study's cells
     doc: str = ""  # which paper table or figure it reproduces
+    more: tuple[Study, ...] = ()  # further products (their own axes and fixed overrides) under the same name
+
+    def products(self) -> list[tuple[Mapping[str, Any], Mapping[str, Sequence[Any]]]]:
+        """(fixed overrides, axes) of each product: this study's, then each of ``more`` (on top of ours)."""
+        return [(self.fixed, self.axes)] + [({**self.fixed, **m.fixed}, m.axes) for m in self.more]
+
+    def with_axes(self, replace: Mapping[str, Sequence[Any]]) -> Study:
+        """The study with some axes' values replaced in every product that has them (presets shrink step counts,
+        tower sizes...); fixed overrides are never replaced."""
+        names = {k for _, axes in self.products() for k in axes}
+        unknown = sorted(set(replace) - names)
+        if unknown:
+            raise ConfigError(f"study {self.name!r} has no axis {unknown[0]!r}; its axes: {', '.join(sorted(names))}")
+
+        def swap(axes: Mapping[str, Sequence[Any]]) -> dict[str, Sequence[Any]]:
+            return {k: replace.get(k, v) for k, v in axes.items()}
+
+        more = tuple(Study(m.name, swap(m.axes), m.fixed, m.doc) for m in self.more)
+        return Study(self.name, swap(self.axes), self.fixed, self.doc, more)
 
 
 @dataclass(frozen=True)
@@ -39,14 +59,19 @@ def cell_id(axis_values: Sequence[tuple[str, Any]]) -> str:
 
 
 def expand_study(base: RunConfig, study: Study) -> list[Cell]:
-    keys = list(study.axes)
+    return [cell for fixed, axes in study.products() for cell in _expand_product(base, study, fixed, axes)]
+
+
+def _expand_product(base: RunConfig, study: Study, fixed: Mapping[str, Any],
+                    axes: Mapping[str, Sequence[Any]]) -> list[Cell]:
+    keys = list(axes)
     for k in keys:
-        if not study.axes[k]:
+        if not axes[k]:
             raise ConfigError(f"study {study.name!r}: axis {k!r} has no values")
     cells = []
-    for values in itertools.product(*(study.axes[k] for k in keys)):
+    for values in itertools.product(*(axes[k] for k in keys)):
         axis = tuple(zip(keys, values, strict=True))
-        overrides = tuple(study.fixed.items()) + axis
+        overrides = tuple(fixed.items()) + axis
         try:
             cfg = apply_overrides(base, overrides)
         except ConfigError as err:

@@ -35,3 +35,35 @@ def test_bad_axis_names_the_study():
 def test_select_unknown_study():
     with pytest.raises(ConfigError, match="unknown study 'towerz'; valid: towers"):
         select([Study("towers", {"setup": ("Lu",)})], ["towerz"])
+
+
+def test_a_study_can_be_a_union_of_products_with_their_own_fixed_overrides():
+    s = Study("text", {"text.arch": ("t5_tiny", "transformer_tiny")}, fixed={"setup": "Lu"},
+              more=(Study("pretrained", {"setup": ("LU",)}, fixed={"text.arch": "minilm_l6"}),))
+    cells = expand(RunConfig(), [s])
+    assert [(c.config.setup, c.config.text.arch) for c in cells] == [
+        ("Lu", "t5_tiny"), ("Lu", "transformer_tiny"), ("LU", "minilm_l6")]
+    assert all(c.studies == ("text",) for c in cells)
+
+
+def test_with_axes_replaces_values_in_every_product_but_never_fixed_overrides():
+    s = Study("text", {"text.arch": ("t5_base",), "optim.steps": (10, 20)}, fixed={"setup": "Lu"},
+              more=(Study("more", {"optim.steps": (30,)}, fixed={"text.arch": "minilm_l6"}),))
+    small = s.with_axes({"optim.steps": (5,), "text.arch": ("t5_tiny",)})
+    assert [(c.config.text.arch, c.config.optim.steps) for c in expand(RunConfig(), [small])] == [
+        ("t5_tiny", 5), ("minilm_l6", 5)]
+    with pytest.raises(ConfigError, match="no axis 'optim.lrr'; its axes: optim.steps, text.arch"):
+        s.with_axes({"optim.lrr": (1,)})
+
+
+@pytest.mark.parametrize("preset", ["smoke", "paper-small", "paper"])
+def test_every_preset_expands_every_study_into_checked_cells(preset):
+    import design_grid
+
+    cells = design_grid.build_cells(design_grid.parse_args(["--preset", preset]))
+    studies = {s for c in cells for s in c.studies}
+    expected = {"towers"} if preset == "smoke" else {s.name for s in design_grid.STUDIES}
+    assert studies == expected and len({c.id for c in cells}) == len(cells)
+    if preset == "paper-small":  # the demo's study: every setting of Figure 3 once
+        towers = [c for c in cells if "towers" in c.studies]
+        assert sorted(c.config.setup for c in towers) == sorted(("LU", "Lu", "UU", "Uu", "uu", "UL", "uL"))

@@ -92,3 +92,10 @@ def test_check_names_fails_fast_with_choices():
         check_names(apply_overrides(RunConfig(), {"text.tokenizer": "sp"}))
     with pytest.raises(ConfigError, match=f"use one of {pretrained_text_towers()[0]}"):
         check_names(apply_overrides(RunConfig(), {"setup": "LU", "text.arch": "transformer_tiny"}))
+
+
+def test_a_pretrained_text_tower_refuses_a_tokenizer_its_embeddings_do_not_index():
+    cfg = apply_overrides(RunConfig(), {"setup": "LU", "text.arch": "minilm_l6", "text.tokenizer": "bpe_clip"})
+    with pytest.raises(ConfigError, match="'wordpiece_minilm' vocabulary; text.tokenizer='bpe_clip'"):
+        check_names(cfg)
+    check_names(apply_overrides(cfg, {"setup": "Lu"}))  # random init: any tokenizer's vocabulary size

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from mlflow.tracking import MlflowClient
 from litlab.config import RunConfig, config_hash, to_dict, to_params
 
 FINISHED = "FINISHED"
+HISTORY_PREFIXES = ("zeroshot",)  # metrics whose whole history fetch_cell_runs returns
+PLAN_ARTIFACT = "plan.json"  # the sweep parent run's list of expected cells
 
 
 def client(uri: str) -> MlflowClient:
@@ -123,7 +126,35 @@ def fetch_cell_runs(uri: str, sweep: str) -> list[dict[str, Any]]:
     runs = c.search_runs([exp.experiment_id], filter_string="tags.cell != ''", order_by=["attributes.start_time DESC"],
                          max_results=5000)
     return [{"run_id": r.info.run_id, "status": r.info.status, "start_time": r.info.start_time,
-             "tags": dict(r.data.tags), "params": dict(r.data.params), "metrics": dict(r.data.metrics)} for r in runs]
+             "end_time": r.info.end_time, "tags": dict(r.data.tags), "params": dict(r.data.params),
+             "metrics": dict(r.data.metrics), "history": _histories(c, r.info.run_id, r.data.metrics)} for r in runs]
+
+
+def _histories(c: MlflowClient, run_id: str, metrics: dict[str, float]) -> dict[str, list[tuple[int, float]]]:
+    """(step, value) of every evaluation logged during training, for the evaluators' metrics (curves)."""
+    return {k: [(m.step, m.value) for m in c.get_metric_history(run_id, k)]
+            for k in metrics if k.split("/", 1)[0] in HISTORY_PREFIXES}
+
+
+def log_sweep_plan(uri: str, run_id: str, plan: list[dict[str, Any]]) -> None:
+    """The cells a sweep invocation expects (id, studies, overrides), kept with its parent run for the report."""
+    client(uri).log_text(run_id, json.dumps(plan, indent=1, default=str), PLAN_ARTIFACT)
+
+
+def fetch_sweep_plan(uri: str, sweep: str) -> list[dict[str, Any]]:
+    """The cell plan of the newest invocation of ``sweep`` (see ``log_sweep_plan``)."""
+    c = client(uri)
+    exp = c.get_experiment_by_name(sweep)
+    if exp is None:
+        raise LookupError(f"no MLflow experiment {sweep!r} at {uri}")
+    for run in c.search_runs([exp.experiment_id], filter_string="tags.kind = 'sweep'",
+                             order_by=["attributes.start_time DESC"], max_results=50):
+        names = {a.path for a in c.list_artifacts(run.info.run_id)}
+        if PLAN_ARTIFACT in names:
+            with tempfile.TemporaryDirectory() as tmp:
+                return json.loads(Path(c.download_artifacts(run.info.run_id, PLAN_ARTIFACT, tmp)).read_text())
+    raise LookupError(f"sweep {sweep!r} at {uri} has no run with a cell plan ({PLAN_ARTIFACT}); "
+                      "run experiments/design_grid.py for it first")
 
 
 def log_evaluation(uri: str, metrics: dict[str, float], step: int, *, run_id: str | None = None,

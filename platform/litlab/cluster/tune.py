@@ -6,6 +6,7 @@ run ids are known before any trial starts), finished or failed by the trial that
 
 from __future__ import annotations
 
+import time
 import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from litlab.cluster.tracking import (
     create_cell_run,
     ensure_experiment,
     fetch_cell_runs,
+    log_sweep_plan,
 )
 from litlab.cluster.train import fit_cell, slug
 from litlab.config import from_dict, to_dict
@@ -42,16 +44,19 @@ class CellResult:
 
 def run_trial(config: dict[str, Any], payloads: dict[str, dict[str, Any]]) -> None:
     """One Tune trial: fit the cell, report its final metrics, close its MLflow run."""
+    started = time.monotonic()
     payload = payloads[config["cell"]]
     logger = RunLogger(payload["tracking_uri"], payload["run_id"])
     name = f"{payload['sweep']}-{payload['cell_id']}-{payload['run_id'][:8]}"
+    cfg = from_dict(payload["run"])
     try:
-        result = fit_cell(from_dict(payload["run"]), name=name, storage=payload["storage"],
-                          tracking_uri=payload["tracking_uri"], run_id=payload["run_id"])
+        result = fit_cell(cfg, name=name, storage=payload["storage"], tracking_uri=payload["tracking_uri"],
+                          run_id=payload["run_id"])
     except Exception as err:
         logger.set_tag("error", f"{type(err).__name__}: {err}"[:4000])
         logger.finish("FAILED")
         raise
+    logger.log(cfg.optim.steps, {"trial/seconds": time.monotonic() - started})  # the trial's wall time, this attempt
     logger.finish("FINISHED")
     tune.report({k: v for k, v in result.metrics.items() if isinstance(v, (int, float))})
 
@@ -72,6 +77,9 @@ def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: 
     experiment_id = ensure_experiment(tracking_uri, sweep)
     parent = client(tracking_uri).create_run(experiment_id, tags={"sweep": sweep, "mlflow.runName": sweep,
                                                                   "kind": "sweep"})
+    log_sweep_plan(tracking_uri, parent.info.run_id, [
+        {"cell": c.id, "studies": list(c.studies), "overrides": dict(c.overrides), "config_hash": c.hash}
+        for c in cells])
     earlier = _newest_runs(tracking_uri, sweep, cells)
     done = [_done(c, earlier[c.id]) for c in cells if c.id in earlier and earlier[c.id]["status"] == "FINISHED"]
     todo = [c for c in cells if c.id not in {d.cell_id for d in done}]

@@ -8,7 +8,7 @@ from litlab.config import ConfigError, RunConfig
 from litlab.models.image_towers import build_image_tower, check_image_arch
 from litlab.models.locking import apply_setup
 from litlab.models.precomputed import PrecomputedImageTower
-from litlab.models.text_towers import TEXT_TOWERS, build_text_tower, pretrained_text_towers
+from litlab.models.text_towers import PRETRAINED_TOKENIZERS, TEXT_TOWERS, build_text_tower, pretrained_text_towers
 from litlab.models.two_tower import TwoTower
 from litlab.registry import UnknownNameError
 from litlab.tokenizers import TOKENIZERS, get_tokenizer
@@ -27,6 +27,11 @@ def check_names(cfg: RunConfig) -> None:
             f"setup {cfg.setup!r} wants a pretrained text tower but text.arch={cfg.text.arch!r} has no weights; "
             f"use one of {', '.join(pretrained_text_towers())} or text letter 'u'"
         )
+    wanted = PRETRAINED_TOKENIZERS.get(cfg.text.arch)
+    if cfg.text_letter in "LU" and wanted and cfg.text.tokenizer != wanted:
+        raise ConfigError(f"setup {cfg.setup!r} loads {cfg.text.arch!r}'s pretrained embeddings, which index the "
+                          f"{wanted!r} vocabulary; text.tokenizer={cfg.text.tokenizer!r} would feed them other ids "
+                          f"(set text.tokenizer={wanted} or text letter 'u')")
 
 
 def build_model(cfg: RunConfig, image_features: int | None = None) -> TwoTower:

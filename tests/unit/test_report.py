@@ -1,0 +1,418 @@
+"""ablations/report.py: sweep runs + plan -> the paper's ablation tables (md, csv, LaTeX), curves and report.md.
+
+Runs and plans are built by hand in the shape of litlab.cluster.tracking.fetch_cell_runs / fetch_sweep_plan; no MLflow.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import struct
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ABLATIONS = Path(__file__).resolve().parents[2] / "ablations"
+sys.path.insert(0, str(ABLATIONS))
+
+import paper  # noqa: E402
+import report  # noqa: E402
+import report_checks  # noqa: E402
+import report_plots  # noqa: E402
+import report_render  # noqa: E402
+import tables  # noqa: E402
+from report_cells import MissingCellsError, check_missing, resolve_study  # noqa: E402
+from report_model import Table  # noqa: E402
+
+ZS = "zeroshot/fmnist-test/top1"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def cell_id(overrides: dict[str, Any]) -> str:
+    return ",".join(f"{k}={v}" for k, v in overrides.items())
+
+
+def entry(studies: str, **overrides: Any) -> dict[str, Any]:
+    overrides = {k.replace("__", "."): v for k, v in overrides.items()}
+    return {"cell": cell_id(overrides), "studies": studies.split(","), "overrides": overrides}
+
+
+def run(plan_entry: dict[str, Any], status: str = "FINISHED", t: int = 100, error: str | None = None,
+        **metrics: float) -> dict[str, Any]:
+    params = {k: str(v) for k, v in plan_entry["overrides"].items()}
+    params.setdefault("setup", "Lu")
+    params.setdefault("image.arch", "efficientnet_lite0")
+    params.setdefault("text.arch", "transformer_tiny")
+    tags = {"sweep": "t", "cell": plan_entry["cell"], "study": ",".join(plan_entry["studies"]),
+            "setup": params["setup"], "image.arch": params["image.arch"], "text.arch": params["text.arch"]}
+    if error:
+        tags["error"] = error
+    names = {"zs": ZS, "i2t": "retrieval/emoji-heldout/i2t_r1", "t2i": "retrieval/emoji-heldout/t2i_r1",
+             "pairs": "train/pairs_per_s", "tune": "dedup/tune_removed", "evalm": "dedup/eval_matched",
+             "few": "fewshot/fmnist-idx-train+fmnist-idx-test/10shot/top1", "loss": "train/loss"}
+    return {"run_id": f"{plan_entry['cell']}-{t}-run", "status": status, "start_time": t, "tags": tags,
+            "params": params, "metrics": {names[k]: v for k, v in metrics.items()}}
+
+
+def rows_by_first(table: Table) -> dict[str, dict[str, str]]:
+    return {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
+
+
+def build(study: str, plan: list[dict[str, Any]], runs: list[dict[str, Any]]):
+    return tables.build(study, resolve_study(plan, runs, study))
+
+
+# ---------------------------------------------------------------- the paper's numbers
+
+
+def test_paper_numbers_carry_their_table():
+    assert paper.TABLE2.row("Lu").get("ImgNet").cited() == "70.1 (Table 2)"
+    assert [r.get("Pets").value for r in paper.TABLE2.rows] == [88.1, 74.8, 70.3]
+    assert paper.TABLE2.row("uu").get("CIFAR-100").value == 47.9
+    bert = paper.table4_row("BERT", "WP")
+    assert bert.get("IN 0-shot").text() == "58.8 (+0.7)" and bert.get("T→I").source == "Table 4"
+    assert paper.table4_row("ViT", "SP").get("IN 0-shot").gain is None
+    assert paper.TABLE4.row("private, BERT + WP").get("I→T").value == 43.8
+    assert paper.TABLE3.row("AugReg (Places)").get("full IN") is None
+    assert paper.TABLE3.row("DINO (IN)").get("I→T").value == 33.4
+    assert paper.TABLE5.row("test").texts() == ("2.6M", "76K", "70.2", "43.3", "28.3")
+    assert paper.TABLE9.row("train+test").texts() == ("80.0", "49.6", "34.6")
+    assert paper.TABLE7.row("g/14 + B").get("speed not").text() == "17"
+    assert paper.FIGURE3.source == "Figure 3" and "locking the text" in paper.FIGURE3.text
+    assert "global" in paper.APPENDIX_F.text and paper.APPENDIX_F.source.startswith("Appendix F")
+    assert paper.towers_reference("UL") is None
+
+
+def test_every_paper_number_names_its_source_and_is_frozen():
+    for table in (paper.TABLE2, paper.TABLE3, paper.TABLE4, paper.TABLE5, paper.TABLE9, paper.TABLE7):
+        for row in table.rows:
+            for _, number in row.numbers:
+                if number is not None:
+                    assert number.source == table.source and row.label in number.what
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        paper.TABLE2.row("Lu").get("ImgNet").value = 99.0  # type: ignore[misc]
+
+
+# ---------------------------------------------------------------- cells: finished, failed, missing
+
+
+def test_newest_finished_run_wins_failed_only_shows_failed_running_only_is_missing():
+    plan = [entry("towers", setup=s) for s in ("Lu", "uu", "Uu", "UL")]
+    lu, uu, uU, ul = plan
+    runs = [run(lu, t=300, status="FAILED", error="RuntimeError: later crash"), run(lu, t=200, zs=0.5),
+            run(lu, t=100, zs=0.1), run(uu, t=50, status="FAILED", error="ValueError: boom"),
+            run(uU, t=70, status="RUNNING"), run(uU, t=60, status="KILLED")]
+    cells = {c.cell: c for c in resolve_study(plan, runs, "towers")}
+    assert cells["setup=Lu"].status == "finished" and cells["setup=Lu"].metric(ZS) == 0.5
+    assert cells["setup=uu"].status == "failed" and cells["setup=uu"].error == "ValueError: boom"
+    assert cells["setup=Uu"].status == "missing" and "KILLED/RUNNING" in cells["setup=Uu"].reason
+    assert cells["setup=UL"].reason == "no run"
+
+
+def test_plan_config_hash_ignores_runs_of_an_older_config():
+    e = {**entry("towers", setup="Lu"), "config_hash": "new"}
+    old = run(e, zs=0.9)
+    old["tags"]["config_hash"] = "old"
+    (cell,) = resolve_study([e], [old], "towers")
+    assert cell.status == "missing" and "config_hash new" in cell.reason
+
+
+def test_missing_cells_error_names_every_one():
+    plan = [entry("towers", setup="Lu"), entry("towers", setup="uu"), entry("dedup", data__dedup="test")]
+    resolved = {s: resolve_study(plan, [run(plan[0], zs=0.4)], s) for s in ("towers", "dedup")}
+    with pytest.raises(MissingCellsError) as err:
+        check_missing(resolved)
+    text = str(err.value)
+    assert "2 expected cell(s)" in text and "towers: setup=uu (no run)" in text
+    assert "dedup: data.dedup=test" in text and "--allow-missing" in text and "setup=Lu" not in text
+
+
+# ---------------------------------------------------------------- towers (Figure 3)
+
+
+def towers_sweep() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    top1 = {"Lu": (0.501, 0.771), "Uu": (0.402, 0.702), "uu": (0.3, 0.601), "UL": (0.05, 0.12), "LU": (0.5, 0.7)}
+    plan, runs = [], []
+    for setup, values in top1.items():
+        for steps, v in zip((100, 300), values, strict=True):
+            e = entry("towers", setup=setup, optim__steps=steps)
+            plan.append(e)
+            runs.append(run(e, zs=v, i2t=v / 2, t2i=v / 3))
+    plan.append(entry("towers", setup="uL", optim__steps=300))
+    runs.append(run(plan[-1], status="FAILED", error="ValueError: text tower 'x' | locked\nTraceback..."))
+    return plan, runs
+
+
+def test_towers_table_shows_the_largest_step_count_with_table2_beside():
+    rep = build("towers", *towers_sweep())
+    rows = rows_by_first(rep.tables[0])
+    assert list(rows) == ["LU", "Lu", "Uu", "uu", "UL", "uL"]  # the paper's order
+    lu = rows["Lu"]
+    assert lu["steps"] == "300" and lu["ours 0-shot top-1 % (fmnist-test)"] == "77.1"
+    assert lu["ours I→T R@1 % (emoji-heldout)"] == "38.6" and lu["paper ImageNet 0-shot (Table 2)"] == "70.1 (Table 2)"
+    assert rows["uu"]["paper ImageNet 0-shot (Table 2)"] == "50.6 (Table 2)"
+    assert rows["LU"]["paper ImageNet 0-shot (Table 2)"] == "-"
+    assert rows["uL"]["ours 0-shot top-1 % (fmnist-test)"] == "FAILED"
+    assert rows["uL"]["run"].startswith("FAILED: ValueError: text tower 'x' | locked")
+    notes = " ".join(rep.notes)
+    assert "Figure 3" in notes and "Table 2" in notes and "88.1" in notes  # Table 2's other datasets too
+    assert "FAILED cell `setup=uL,optim.steps=300`" in notes
+
+
+def test_towers_order_check_is_computed_from_the_numbers():
+    rep = build("towers", *towers_sweep())
+    check = rep.notes[0]
+    assert "Lu 77.1 ≥ Uu 70.2 > uu 60.1: agrees" in check
+    assert "locked text UL 12.0 < uu 60.1 (the lowest other setting): agrees" in check
+    plan, runs = towers_sweep()
+    for r in runs:
+        if r["tags"]["setup"] == "Uu":
+            r["metrics"][ZS] = 0.9
+    assert "Lu 77.1 < (paper: ≥) Uu 90.0 > uu 60.1: disagrees" in build("towers", plan, runs).notes[0]
+
+
+def test_order_check_skips_unmeasured_settings_and_keeps_strictness():
+    assert report_checks.chain(("Lu", "Uu", "uu"), ("≥", ">"), {"Lu": 50.0, "uu": 50.0}) == \
+        "Lu 50.0 = (paper: >) uu 50.0 (Uu not measured): disagrees"
+    assert "cannot check" in report_checks.chain(("Lu", "Uu", "uu"), ("≥", ">"), {"Lu": 50.0})
+
+
+def test_towers_curve_has_one_line_per_setting_and_is_a_real_png(tmp_path):
+    rep = build("towers", *towers_sweep())
+    (plot,) = rep.plots
+    assert [s.label for s in plot.series] == ["LU", "Lu", "Uu", "uu", "UL"]  # uL only failed: no points
+    assert plot.series[1].points == ((100.0, pytest.approx(50.1)), (300.0, pytest.approx(77.1)))
+    fig = report_plots.figure(plot)
+    (ax,) = fig.axes
+    assert len(ax.get_lines()) == 5 and ax.get_xlabel() == "training steps"
+    assert list(ax.get_lines()[1].get_ydata()) == pytest.approx([50.1, 77.1])
+    data = report_plots.save_png(plot, tmp_path).read_bytes()
+    width, height = struct.unpack(">II", data[16:24])
+    assert data[:8] == PNG_MAGIC and (width, height) == (768, 504) and len(data) > 10_000
+
+
+def test_a_setting_run_at_one_step_count_is_drawn_from_its_evaluations_during_training():
+    lu = entry("towers", setup="Lu", optim__steps=100)
+    one = run(lu, zs=0.8)
+    one["history"] = {ZS: [(50, 0.6), (25, 0.4), (100, 0.8)]}
+    rep = build("towers", [lu], [one])
+    (series,) = rep.plots[0].series
+    assert series.points == ((25.0, pytest.approx(40.0)), (50.0, pytest.approx(60.0)), (100.0, pytest.approx(80.0)))
+
+
+# ---------------------------------------------------------------- the other studies
+
+
+def test_image_encoders_rows_and_reference():
+    plan = [entry("image_encoders", **{"image.arch": a, "setup": s})
+            for a, s in (("efficientnet_lite0", "Lu"), ("mobilenet_v2", "Lu"), ("efficientnet_lite0", "uu"))]
+    runs = [run(plan[0], zs=0.6, i2t=0.3, t2i=0.2, few=0.7), run(plan[1], zs=0.5, i2t=0.25, t2i=0.1),
+            run(plan[2], zs=0.2, i2t=0.05, t2i=0.04)]
+    rep = build("image_encoders", plan, runs)
+    rows = rows_by_first(rep.tables[0])
+    assert list(rows) == ["efficientnet_lite0", "mobilenet_v2", "efficientnet_lite0 (random init)"]
+    assert rows["efficientnet_lite0"]["ours 10-shot top-1 % (fmnist-idx-train+fmnist-idx-test)"] == "70.0"
+    assert rows["mobilenet_v2"]["ours 10-shot top-1 % (fmnist-idx-train+fmnist-idx-test)"] == "n/a"
+    assert rows["efficientnet_lite0 (random init)"]["ours T→I R@1 % (emoji-heldout)"] == "4.0"
+    ref = rep.tables[1]
+    assert "Table 3" in ref.title and rows_by_first(ref)["AugReg (IN)"]["0-shot"] == "64.3"
+    assert "ViT-B/16" in rep.notes[0]
+    assert "efficientnet_lite0: 60.0 > 20.0" in rep.notes[1] and "agrees" in rep.notes[1]
+
+
+def test_text_models_labels_and_table4_beside():
+    combos = [("Lu", "transformer_tiny", "wordpiece_minilm"), ("LU", "minilm_l6", "wordpiece_minilm"),
+              ("Lu", "minilm_l6", "wordpiece_minilm"), ("Lu", "t5_tiny", "sentencepiece_mistral"),
+              ("Lu", "bert_tiny", "bpe_clip")]
+    plan = [entry("text_models", setup=s, **{"text.arch": a, "text.tokenizer": t}) for s, a, t in combos]
+    runs = [run(e, zs=0.3 + i / 10, i2t=0.1, t2i=0.05) for i, e in enumerate(plan)]
+    rep = build("text_models", plan, runs)
+    rows = rows_by_first(rep.tables[0])
+    assert list(rows) == ["ViT (text transformer tiny, random init) + WP", "BERT (MiniLM-L6, pretrained) + WP",
+                          "BERT (MiniLM-L6, random init) + WP", "T5 (tiny, random init) + SP",
+                          "BERT (tiny, random init) + BPE"]
+    bert = rows["BERT (MiniLM-L6, pretrained) + WP"]
+    assert bert["ours 0-shot top-1 % (fmnist-test)"] == "40.0"
+    assert bert["paper IN 0-shot (Table 4, YFCC-CLIP)"] == "58.8 (+0.7)"
+    assert bert["paper T→I (Table 4)"] == "20.0 (+0.7)"
+    assert rows["ViT (text transformer tiny, random init) + WP"]["paper I→T (Table 4)"] == "28.2"
+    assert rows["T5 (tiny, random init) + SP"]["paper IN 0-shot (Table 4, YFCC-CLIP)"] == "57.8 (+1.4)"
+    assert rows["BERT (tiny, random init) + BPE"]["paper IN 0-shot (Table 4, YFCC-CLIP)"] == "-"
+    assert "BERT (MiniLM-L6) + WP: -10.0 (paper BERT + WP: +0.7, Table 4)" in " ".join(rep.notes)
+    assert len(rep.tables[1].rows) == 8  # the whole of Table 4, private data included
+
+
+def test_dedup_counts_and_table5_beside():
+    plan = [entry("dedup", data__dedup=d) for d in ("train+test", "none", "test")]
+    runs = [run(plan[0], zs=0.5, i2t=0.2, t2i=0.1, tune=120.0, evalm=33.0), run(plan[1], zs=0.52, tune=0.0, evalm=0.0),
+            run(plan[2], zs=0.51, tune=80.0, evalm=12.0)]
+    rep = build("dedup", plan, runs)
+    rows = rows_by_first(rep.tables[0])
+    assert list(rows) == ["none", "test", "train+test"]
+    assert rows["train+test"]["ours #tune removed"] == "120" and rows["train+test"]["ours #eval matched"] == "33"
+    assert rows["test"]["paper #tune (Table 5)"] == "2.6M" and rows["test"]["paper #eval (Table 5)"] == "76K"
+    assert rows["none"]["paper IN (Table 5)"] == "70.2" and rows["none"]["ours I→T R@1 % (emoji-heldout)"] == "n/a"
+    assert "Table 9" in rep.tables[1].title and rows_by_first(rep.tables[1])["none"]["IN"] == "80.2"
+    assert "measured 2.0 points; paper 0.3 points" in " ".join(rep.notes)
+
+
+def test_loss_grid_checks_and_curve():
+    plan = [entry("loss", optim__loss=lo, data__batch_size=b) for lo in ("global", "local") for b in (32, 64)]
+    values = {("global", 32): 0.4, ("global", 64): 0.5, ("local", 32): 0.3}
+    runs = [run(e, zs=values[(e["overrides"]["optim.loss"], e["overrides"]["data.batch_size"])])
+            for e in plan[:3]] + [run(plan[3], status="FAILED", error="OSError: disk full")]
+    rep = build("loss", plan, runs)
+    rows = rows_by_first(rep.tables[0])
+    assert rows["32"]["global: ours 0-shot top-1 % (fmnist-test)"] == "40.0"
+    assert rows["32"]["local: ours 0-shot top-1 % (fmnist-test)"] == "30.0"
+    assert rows["64"]["local: ours 0-shot top-1 % (fmnist-test)"] == "FAILED: OSError: disk full"
+    notes = " ".join(rep.notes)
+    assert "global ≥ local (32: 40.0 ≥ 30.0): agrees" in notes and "32: 40.0 → 64: 50.0): agrees" in notes
+    assert "Appendix F" in notes
+    assert [s.label for s in rep.plots[0].series] == ["global", "local"]
+    assert len(report_plots.figure(rep.plots[0]).axes[0].get_lines()) == 2
+
+
+def test_precompute_speedup_and_table7_beside():
+    plan = [entry("precompute", setup="Lu", train__precompute=p) for p in (False, True)]  # shared setup: no label
+    runs = [run(plan[0], zs=0.4, pairs=300.0), run(plan[1], zs=0.41, pairs=900.0)]
+    rep = build("precompute", plan, runs)
+    rows = rows_by_first(rep.tables[0])
+    ours = rows["ours: efficientnet_lite0 + transformer_tiny"]
+    assert ours["speed precomputed"] == "900.0" and ours["speed not"] == "300.0"
+    assert ours["speed-up (precomputed / not)"] == "3.00x" and ours["0-shot top-1 % not (fmnist-test)"] == "40.0"
+    b32 = rows["paper: B/32 + B"]
+    assert (b32["speed precomputed"], b32["speed not"], b32["speed-up (precomputed / not)"]) == ("2439", "893", "2.73x")
+    assert "TPUv3" in b32["unit, hardware"] and "TPUv3" in rep.notes[0]
+    assert rows_by_first(rep.tables[1])["L/16 + B"]["max batch not"] == "1663"
+
+
+def test_unknown_study_gets_a_generic_table():
+    plan = [entry("schedules", optim__lr=1e-3), entry("schedules", optim__lr=1e-4)]
+    rep = build("schedules", plan, [run(plan[0], zs=0.25, loss=1.5)])
+    rows = rows_by_first(rep.tables[0])
+    assert rows["optim.lr=0.001"]["ours 0-shot top-1 % (fmnist-test)"] == "25.0"
+    assert rows["optim.lr=0.001"]["final train loss"] == "1.500"
+    assert rows["optim.lr=0.0001"]["status"] == "missing" and rows["optim.lr=0.0001"]["run"] == "-"
+
+
+# ---------------------------------------------------------------- every registered study: failed and missing cells
+
+STUDY_CELLS = {
+    "towers": [{"setup": s, "optim.steps": 200} for s in ("Lu", "uu", "UL")],
+    "image_encoders": [{"image.arch": a} for a in ("efficientnet_lite0", "mobilenet_v2", "resnet18")],
+    "text_models": [{"text.arch": a} for a in ("transformer_tiny", "t5_tiny", "bert_tiny")],
+    "dedup": [{"data.dedup": d} for d in ("none", "test", "train+test")],
+    "loss": [{"optim.loss": "global", "data.batch_size": b} for b in (16, 32, 64)],
+    "precompute": [{"train.precompute": False, "image.arch": a} for a in ("efficientnet_lite0", "mobilenet_v2",
+                                                                         "resnet18")],
+}
+
+
+def test_every_registered_study_has_a_parametrized_case():
+    assert set(tables.STUDY_TABLES) == set(STUDY_CELLS)
+
+
+@pytest.mark.parametrize("study", list(tables.STUDY_TABLES))
+def test_registered_study_shows_failed_and_missing_cells(study):
+    plan = [{"cell": cell_id(o), "studies": [study], "overrides": o} for o in STUDY_CELLS[study]]
+    runs = [run(plan[0], zs=0.423), run(plan[1], status="FAILED", error="RuntimeError: worker died")]
+    rep = build(study, plan, runs)
+    assert rep.study == study
+    ours = rep.tables[0]
+    text = "\n".join(" ".join(r) for r in ours.rows)
+    assert "42.3" in text and "FAILED" in text and "RuntimeError: worker died" in text + " ".join(rep.notes)
+    assert any(c == "-" for r in ours.rows for c in r[1:])  # the missing cell's dash
+    notes = " ".join(rep.notes)
+    assert f"FAILED cell `{plan[1]['cell']}`" in notes and f"Missing cell `{plan[2]['cell']}`" in notes
+    assert any("Table" in t.title or "Table" in " ".join(t.columns) for t in rep.tables) or "Appendix F" in notes
+    parsed = list(csv.reader(io.StringIO(report_render.csv_text(ours))))
+    assert tuple(parsed[0]) == ours.columns and [tuple(r) for r in parsed[1:]] == list(ours.rows)
+    latex = report_render.study_latex(rep)
+    assert latex.count(r"\begin{tabular}") == len(rep.tables) and "→" not in latex and "≥" not in latex
+
+
+# ---------------------------------------------------------------- rendering
+
+
+def test_latex_escapes_special_characters():
+    assert report_render.latex_escape("a_b 50% R&D #1 $x {y} ~^\\ <|>") == \
+        r"a\_b 50\% R\&D \#1 \$x \{y\} \textasciitilde{}\textasciicircum{}\textbackslash{} $<$\textbar{}$>$"
+    table = Table("t_1 & 100%", ("setup", "I→T"), (("Lu_#", "≥ 5"),))
+    latex = report_render.latex_table(table)
+    assert r"\begin{tabular}{lr}" in latex and r"\caption{t\_1 \& 100\%}" in latex
+    assert r"Lu\_\# & $\geq$ 5 \\" in latex and r"setup & I$\rightarrow$T \\" in latex
+
+
+def test_markdown_escapes_pipes_and_newlines_and_csv_round_trips():
+    table = Table("t", ("a", "b"), (("x | y", "line1\nline2"), ("1,2", '"q"')))
+    md = report_render.markdown_table(table)
+    assert md.splitlines() == ["| a | b |", "|---|---|", "| x \\| y | line1 line2 |", '| 1,2 | "q" |']
+    assert list(csv.reader(io.StringIO(report_render.csv_text(table)))) == [["a", "b"], ["x | y", "line1\nline2"],
+                                                                            ["1,2", '"q"']]
+
+
+# ---------------------------------------------------------------- the script
+
+
+@pytest.fixture
+def fake_tracking(monkeypatch, tmp_path):
+    """litlab.cluster.tracking replaced by the towers sweep above (plus a missing cell), recording the URI asked."""
+    plan, runs = towers_sweep()
+    plan = [*plan, entry("towers,dedup", setup="Uu", optim__steps=600), entry("dedup", data__dedup="none")]
+    runs.append(run(plan[-1], zs=0.3, tune=0.0, evalm=0.0))
+    module = types.ModuleType("litlab.cluster.tracking")
+    asked: list[str] = []
+
+    def fetch_cell_runs(uri: str, sweep: str) -> list[dict[str, Any]]:
+        asked.append(uri)
+        if sweep != "demo":
+            raise LookupError(f"no MLflow experiment {sweep!r} at {uri}")
+        return runs
+
+    module.fetch_cell_runs = fetch_cell_runs
+    module.fetch_sweep_plan = lambda uri, sweep: plan
+    module.local_store_uri = lambda folder: f"sqlite:///{folder}/mlflow.db"
+    monkeypatch.setitem(sys.modules, "litlab.cluster.tracking", module)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://user:secret@tracking.example:5001")
+    return asked
+
+
+def test_main_without_allow_missing_names_the_missing_cell_and_exits_2(fake_tracking, tmp_path, capsys):
+    assert report.main(["--sweep", "demo", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "towers: setup=Uu,optim.steps=600 (no run)" in err and "dedup: setup=Uu" in err
+    assert fake_tracking == ["http://user:secret@tracking.example:5001"]  # $MLFLOW_TRACKING_URI by default
+    assert not (tmp_path / "demo").exists()
+
+
+def test_main_with_allow_missing_writes_every_file_and_prints_report(fake_tracking, tmp_path, capsys):
+    assert report.main(["--sweep", "demo", "--out", str(tmp_path), "--allow-missing", "--mlflow-uri", "file:/x"]) == 0
+    out = capsys.readouterr().out
+    folder = tmp_path / "demo"
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == ["dedup.csv", "dedup.md", "dedup.tex", "dedup_paper.csv", "report.md", "towers.csv",
+                     "towers.md", "towers.png", "towers.tex"]
+    md = (folder / "report.md").read_text()
+    assert out.startswith(md) and "written:" in out and str(folder / "towers.png") in out
+    assert "![towers.png](towers.png)" in md and "## Table 5 / Table 9 — deduplication (`dedup`)" in md
+    uu = next(line for line in md.splitlines() if line.startswith("| Uu |"))
+    assert "| 600 | - |" in uu and "57.2 (Table 2)" in uu
+    assert fake_tracking == ["file:/x"] and "secret" not in md
+    assert (folder / "towers.png").read_bytes()[:8] == PNG_MAGIC
+    rows = list(csv.DictReader(io.StringIO((folder / "towers.csv").read_text())))
+    assert [r["setup"] for r in rows] == ["LU", "Lu", "Uu", "uu", "UL", "uL"]
+
+
+def test_main_study_filter_and_errors(fake_tracking, tmp_path, capsys):
+    assert report.main(["--sweep", "demo", "--out", str(tmp_path), "--study", "dedup", "--allow-missing"]) == 0
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir())[0] == "dedup.csv"
+    assert not (tmp_path / "demo" / "towers.md").exists()
+    assert report.main(["--sweep", "demo", "--out", str(tmp_path), "--study", "tower"]) == 2
+    assert "study 'tower' is not in the plan of sweep 'demo'; studies there: towers, dedup" in capsys.readouterr().err
+    assert report.main(["--sweep", "nope", "--out", str(tmp_path)]) == 2
+    assert "no MLflow experiment 'nope'" in capsys.readouterr().err
