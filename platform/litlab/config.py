@@ -61,6 +61,11 @@ class Data:
     train: str = "train"  # split folder under root with parquet shards
     batch_size: int = 64  # global batch (all workers together)
     crop_area_min: float = 1.0  # inception crop minimum area; 1.0 = plain resize (deterministic)
+    # drop tuning images that duplicate evaluation images (paper Table 5; litlab.data.dedup): none, the eval
+    # sets' test images, or their train splits too; trains on a filtered copy <train>-dedup-... under root
+    dedup: Literal["none", "test", "train+test"] = "none"
+    dedup_method: Literal["exact", "phash", "embedding"] = "phash"  # pixel sha1 / DCT hash / tower cosine
+    dedup_threshold: float = 0.0  # phash: max differing bits (default 2), embedding: min cosine (0.98); 0 = default
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,16 @@ Ids are passed explicitly (never ``set_experiment``, which exports MLFLOW_EXPERI
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import subprocess
+import sys
 import tempfile
+import time
+import weakref
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +65,7 @@ def git_commit() -> str:
 def cell_tags(cfg: RunConfig, cell_id: str, studies: tuple[str, ...], sweep: str) -> dict[str, str]:
     return {"sweep": sweep, "cell": cell_id, "study": ",".join(studies), "setup": cfg.setup,
             "image.arch": cfg.image.arch, "text.arch": cfg.text.arch, "text.tokenizer": cfg.text.tokenizer,
+            "data.dedup": cfg.data.dedup,
             "config_hash": config_hash(cfg), "git_commit": git_commit(), "mlflow.runName": cell_id}
 
 
@@ -82,11 +89,22 @@ def _param_text(value: Any) -> str:
 
 
 class RunLogger:
-    """Per-step metrics into an existing run (rank 0 only)."""
+    """Per-step metrics into an existing run (rank 0 only).
 
-    def __init__(self, uri: str, run_id: str) -> None:
-        self.client, self.run_id = client(uri), run_id
+    Nothing is dropped silently: metrics the tracking server does not take (down, 5xx) stay in memory, with a
+    warning, and are sent in order with the next ``log()`` or at ``finish()``, which waits up to
+    ``finish_timeout_s`` for the server and otherwise saves them to a local json file and raises, naming it. Each
+    request gets short HTTP retries (``SHORT_HTTP``, unless the environment sets them) so training is not held."""
+
+    def __init__(self, uri: str, run_id: str, finish_timeout_s: float = 120.0, unsent_dir: str | None = None) -> None:
+        self.client, self.run_id, self.uri = client(uri), run_id, uri
+        self.finish_timeout_s = finish_timeout_s
         self._logged: dict[str, int] = {}  # metric -> last step logged before a restart
+        self._pending: list[mlflow.entities.Metric] = []  # not yet accepted by the server, oldest first
+        self._down = False
+        where = Path(unsent_dir or Path(tempfile.gettempdir()) / "litlab-unsent-metrics")
+        self.unsent_file = where / f"{run_id}-{os.getpid()}-{int(time.time())}.json"
+        self._spill = weakref.finalize(self, _save_unsent, self._pending, self.unsent_file, run_id, uri)
 
     def continue_run(self) -> dict[str, int]:
         """After a restart from a checkpoint: steps re-run past it are not logged twice (the first values stay)."""
@@ -94,20 +112,104 @@ class RunLogger:
             self._logged[key] = max(m.step for m in self.client.get_metric_history(self.run_id, key))
         return dict(self._logged)
 
+    @property
+    def unsent(self) -> int:
+        """How many metric values wait for the server."""
+        return len(self._pending)
+
     def log(self, step: int, metrics: dict[str, float]) -> None:
-        ms = [mlflow.entities.Metric(k, float(v), _now_ms(), step) for k, v in metrics.items()
-              if step > self._logged.get(k, -1)]
-        if ms:
-            self.client.log_batch(self.run_id, metrics=ms)
+        self._pending.extend(mlflow.entities.Metric(k, float(v), _now_ms(), step) for k, v in metrics.items()
+                             if step > self._logged.get(k, -1))
+        self.flush()
+
+    def flush(self) -> bool:
+        """Send the waiting metrics, oldest first; True when none is left. A server that does not answer keeps
+        them waiting (warned once per outage); any other error (a bad request) raises."""
+        while self._pending:
+            batch = self._pending[:MAX_BATCH]
+            try:
+                with _short_http():
+                    self.client.log_batch(self.run_id, metrics=batch)
+            except Exception as err:  # noqa: BLE001 - MlflowException or a network error, sorted below
+                if not _unavailable(err):
+                    raise
+                if not self._down:
+                    print(f"warning: MLflow at {redact(self.uri)} is not answering ({_short(err)}); keeping "
+                          f"{len(self._pending)} metric value(s) of run {self.run_id} to send when it is back",
+                          file=sys.stderr, flush=True)
+                self._down = True
+                return False
+            del self._pending[:len(batch)]
+        if self._down:
+            print(f"MLflow at {redact(self.uri)} answers again; every kept metric value was sent", file=sys.stderr,
+                  flush=True)
+            self._down = False
+        return True
 
     def log_artifact(self, path: str, artifact_path: str | None = None) -> None:
         self.client.log_artifact(self.run_id, path, artifact_path)
 
     def finish(self, status: str = FINISHED) -> None:
+        """Send what is waiting (retrying up to ``finish_timeout_s``), then end the run; raises, naming the file
+        the unsent metrics were saved to, if the server stays away."""
+        deadline = time.monotonic() + self.finish_timeout_s
+        while not self.flush():
+            if time.monotonic() >= deadline:
+                count = len(self._pending)
+                _save_unsent(self._pending, self.unsent_file, self.run_id, self.uri)
+                raise RuntimeError(f"MLflow at {redact(self.uri)} did not answer for {self.finish_timeout_s:.0f} s: "
+                                   f"{count} metric value(s) of run {self.run_id} were never sent; they are saved "
+                                   f"in {self.unsent_file} (log them with MlflowClient.log_batch once it is back)")
+            time.sleep(1.0)
         self.client.set_terminated(self.run_id, status)
 
     def set_tag(self, key: str, value: Any) -> None:
         self.client.set_tag(self.run_id, key, str(value))
+
+
+MAX_BATCH = 1000  # MLflow's limit of metrics per log_batch request
+SHORT_HTTP = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1", "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+              "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+
+
+@contextlib.contextmanager
+def _short_http() -> Iterator[None]:
+    """MLflow's HTTP retries kept short for one call (MLflow reads them per request), unless the user set them."""
+    added = {k: v for k, v in SHORT_HTTP.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
+
+
+def _unavailable(err: BaseException) -> bool:
+    """A server that is down, unreachable or failing (5xx), as opposed to a request it refuses (4xx)."""
+    if isinstance(err, mlflow.exceptions.MlflowException):
+        return err.get_http_status_code() >= 500
+    return isinstance(err, OSError)  # requests' ConnectionError and Timeout are OSErrors
+
+
+def _short(err: BaseException) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return text[:300]
+
+
+def redact(uri: str) -> str:
+    """``uri`` without a password (``http://user:secret@host`` -> ``http://user:***@host``), for messages."""
+    return re.sub(r"^([a-z][a-z0-9+.-]*://[^/@:]*):[^/@]*@", r"\1:***@", uri, flags=re.IGNORECASE)
+
+
+def _save_unsent(pending: list[mlflow.entities.Metric], path: Path, run_id: str, uri: str) -> None:
+    """Write metrics the server never took to ``path`` (json), so they are not lost; nothing if none."""
+    if not pending:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [{"key": m.key, "value": m.value, "timestamp": m.timestamp, "step": m.step} for m in pending]
+    path.write_text(json.dumps({"tracking_uri": redact(uri), "run_id": run_id, "metrics": rows}, indent=1))
+    print(f"warning: {len(rows)} metric value(s) of run {run_id} never reached MLflow; saved in {path}",
+          file=sys.stderr, flush=True)
 
 
 def _now_ms() -> int:

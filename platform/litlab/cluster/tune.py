@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ray import tune
+from ray.tune.execution import class_cache
 
 from litlab.cluster.tracking import (
     RunLogger,
@@ -30,6 +31,7 @@ from litlab.grid import Cell
 # A trial only drives a TorchTrainer (its workers ask for their own CPUs), so it holds memory, not CPU: any
 # fraction of a CPU here would leave less than the whole CPU that Ray Data's file-listing task needs.
 TRIAL_RESOURCES = {"cpu": 0, "memory": 256 * 2**20}
+SECRET_ENV_VARS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"}
 DATA_CPUS = 1.0  # kept free for Ray Data (its file listing task asks for a whole CPU); less deadlocks the reads
 
 
@@ -108,8 +110,16 @@ def _done(cell: Cell, run: dict[str, Any]) -> CellResult:
     return CellResult(cell.id, run["run_id"], "FINISHED", {k: v for k, v in run["metrics"].items() if "/" in k})
 
 
+def _keep_credentials_out_of_trials() -> None:
+    """Tune copies AWS keys from the driver's env into every trial's runtime env, which Ray's runtime-env agent
+    then writes to its log and the GCS keeps. Trials get them as every Ray process does (the node's env, an
+    instance role), so they are dropped from the copied set."""
+    class_cache.ENV_VARS_TO_PROPAGATE = set(class_cache.ENV_VARS_TO_PROPAGATE) - SECRET_ENV_VARS
+
+
 def _tune(payloads: dict[str, dict[str, Any]], sweep: str, storage: str, parent_id: str,
           max_concurrent: int) -> list[CellResult]:
+    _keep_credentials_out_of_trials()
     tuner = tune.Tuner(
         tune.with_resources(tune.with_parameters(run_trial, payloads=payloads), TRIAL_RESOURCES),
         param_space={"cell": tune.grid_search(list(payloads))},
