@@ -12,6 +12,9 @@ DEB_FILES := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf /usr/share/unicod
              /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
              /usr/share/tuxpaint/stamps/animals/amphibians/frog.txt /usr/share/openclipart/svg/food/dairy/butter_01.svg \
              /usr/share/openclipart/png/food/dairy/butter_01.png
+# only the tests need these: Chromium renders the MLflow UI in a system test
+TEST_DEBS := chromium
+TEST_DEB_FILES := /usr/bin/chromium
 # npm packages (pinned): the same emoji drawn by Google, Apple and Twitter, for cross-style retrieval
 NPM_PREFIX ?= $(HOME)/.cache/litlab/npm
 EMOJI_NPM_VERSION := 16.0.0
@@ -25,13 +28,13 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export PATH := $(abspath $(BIN)):$(PATH)
 include infra/ports.mk
 
-.PHONY: help setup debs npm data demo test unit system lint cluster-up cluster-down submit mlflow-ui clean
+.PHONY: help setup debs test-debs npm data demo test unit system lint cluster-up cluster-down submit mlflow-ui clean
 
 help:
-	@echo "make demo        set up, build the demo shards, run the smoke grid (Lu vs uu), print the table"
+	@echo "make demo        set up, build the demo shards, run the paper-small towers study (7 settings), print its table"
 	@echo "make test        set up, lint, run unit + system tests (the CI command)"
 	@echo "make unit        unit tests only (no Ray, ~1 min)"
-	@echo "make cluster-up  local Ray head (dashboard :$(RAY_DASHBOARD_PORT)) + MLflow server (:$(MLFLOW_PORT)) on 127.0.0.1"
+	@echo "make cluster-up  2-node local Ray (dashboard :$(RAY_DASHBOARD_PORT)), MLflow (:$(MLFLOW_PORT)), S3 (:$(S3_PORT)) on 127.0.0.1"
 	@echo "make submit      ray job submit the smoke grid to that cluster;  make cluster-down  stops it"
 
 setup: $(STAMP)
@@ -52,6 +55,13 @@ debs:
 	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends $(DEBS); \
 	fi
 
+test-debs:
+	@missing=0; for f in $(TEST_DEB_FILES); do [ -e $$f ] || missing=1; done; \
+	if [ $$missing = 1 ]; then \
+	  echo "installing Debian packages for the tests: $(TEST_DEBS)"; \
+	  $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q --no-install-recommends $(TEST_DEBS); \
+	fi
+
 npm:
 	@missing=0; for v in $(EMOJI_NPM_VENDORS); do \
 	  grep -qs '"version": "$(EMOJI_NPM_VERSION)"' $(NPM_PREFIX)/node_modules/emoji-datasource-$$v/package.json || missing=1; \
@@ -67,20 +77,20 @@ data: setup debs npm
 	$(BIN)/python -m litlab.data.build --root $(LITLAB_DATA_ROOT)
 
 demo: data
-	$(BIN)/python experiments/design_grid.py --preset smoke
-	$(BIN)/python ablations/report.py --sweep smoke
+	$(BIN)/python experiments/design_grid.py --preset paper-small --study towers --sweep demo-towers
+	$(BIN)/python ablations/report.py --sweep demo-towers
 	@echo
 	@echo "MLflow store:  $(CURDIR)/mlruns/mlflow.db   (artifacts in $(CURDIR)/mlruns)"
 	@echo "Open the UI:   $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --host 127.0.0.1 --port $(MLFLOW_UI_PORT)"
 
-test: setup debs npm
+test: setup debs test-debs npm
 	$(BIN)/ruff check platform experiments ablations tests
 	$(BIN)/python -m pytest tests -q --durations=10
 
 unit: setup debs npm
 	$(BIN)/python -m pytest tests -q -m "not system"
 
-system: setup debs
+system: setup debs test-debs npm
 	$(BIN)/python -m pytest tests -q -m system
 
 lint: setup
@@ -94,7 +104,8 @@ cluster-down:
 
 submit:
 	$(BIN)/ray job submit --address http://127.0.0.1:$(RAY_DASHBOARD_PORT) --working-dir . -- \
-	  python experiments/design_grid.py --preset smoke --mlflow-uri http://127.0.0.1:$(MLFLOW_PORT)
+	  python experiments/design_grid.py --preset smoke --mlflow-uri http://127.0.0.1:$(MLFLOW_PORT) \
+	  --set data.root=s3://litlab/data --storage s3://litlab/ray
 
 mlflow-ui: setup
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --host 127.0.0.1 --port $(MLFLOW_UI_PORT)

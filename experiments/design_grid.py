@@ -41,6 +41,9 @@ STUDIES = [
           more=(Study("pretrained", {"setup": ("LU",)}, fixed={"text.arch": "minilm_l6", "text.tokenizer": WP}),),
           doc="Table 4: pretrained BERT (MiniLM, its WordPiece only), random-init BERT, T5- and ViT-style text "
               "transformers x WordPiece / SentencePiece, under a locked image tower"),
+    Study("dedup", {"data.dedup": ("none", "test", "train+test")}, fixed={"setup": "Lu"},
+          doc="Table 5: tuning images that duplicate evaluation images kept, or removed against the evaluation "
+              "test sets, or against their train splits too (counts in dedup/*)"),
     Study("loss", {"optim.loss": ("global", "local"), "data.batch_size": (1024, 4096, 16384)},
           doc="Appendix F / Figure 9: global vs per-worker contrastive loss x batch size"),
     Study("precompute", {"train.precompute": (False, True)}, fixed={"setup": "Lu"},
@@ -67,10 +70,10 @@ PRESETS = {
     ),
     "paper-small": Preset(
         "every study at laptop scale on the data that ships here: 64 px, global batch 32, tiny random-init text "
-        "towers, 100 steps with evaluations every 25 (the curves); `--study towers` (7 cells) takes ~12 min on "
+        "towers, 60 steps with evaluations every 20 (the curves); `--study towers` (7 cells) takes ~12 min on "
         "2 CPU cores",
-        {**SMALL, "optim.steps": 100, "eval.every": 25, "text.arch": "transformer_tiny"},
-        axes={"towers": {"optim.steps": (100,)},
+        {**SMALL, "optim.steps": 60, "eval.every": 20, "text.arch": "transformer_tiny"},
+        axes={"towers": {"optim.steps": (60,)},
               "text_models": {"text.arch": ("minilm_l6_scratch", "t5_tiny", "transformer_tiny")},
               "loss": {"data.batch_size": (16, 32, 64)}},
     ),
@@ -83,7 +86,8 @@ def preset_studies(preset: Preset) -> list[Study]:
     studies = preset.studies or STUDIES
     unknown = sorted(set(preset.axes) - {s.name for s in studies})
     if unknown:
-        raise ConfigError(f"preset axes for unknown study {unknown[0]!r}; studies: {', '.join(s.name for s in studies)}")
+        names = ", ".join(s.name for s in studies)
+        raise ConfigError(f"preset axes for unknown study {unknown[0]!r}; studies: {names}")
     return [s.with_axes(preset.axes[s.name]) if s.name in preset.axes else s for s in studies]
 
 
@@ -116,6 +120,7 @@ def build_cells(args: argparse.Namespace) -> list[Cell]:
     if unknown:
         raise ConfigError(f"unknown cell {unknown[0]!r}; valid: {', '.join(c.id for c in cells)}")
     cells = [c for c in cells if not args.cell or c.id in args.cell]
+    from litlab.data.dedup import check_config as check_dedup
     from litlab.evaluators.suite import check_evals
     from litlab.models.build import check_names
     from litlab.models.precomputed import precompute_problem
@@ -124,6 +129,7 @@ def build_cells(args: argparse.Namespace) -> list[Cell]:
         try:
             check_names(cell.config)
             check_evals(cell.config.eval.evals)
+            check_dedup(cell.config)
             if cell.config.train.precompute and (problem := precompute_problem(cell.config)):
                 raise ConfigError(f"train.precompute: {problem}")
         except ConfigError as err:
@@ -162,6 +168,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ:
+        # A job's working directory is a temporary copy that Ray's runtime-env agents may delete while the job runs
+        # (seen with two raylets on one machine, which share it); Tune resolves paths against the cwd at the end.
+        os.chdir(Path.home())
     from litlab.cluster.session import connect
     from litlab.cluster.tune import fitting_trials, run_sweep
 

@@ -1,9 +1,26 @@
-"""The Ray path end to end: design_grid.py -> Ray Tune -> TorchTrainer (2 workers) -> MLflow -> report.py.
+"""The Ray path end to end: design_grid.py -> Ray Tune -> TorchTrainer (2 workers) -> MLflow -> report.py, and the
+MLflow UI showing the sweep.
 
-Real local Ray cluster processes, a real sqlite MLflow store, real shards of emoji and Fashion-MNIST.
+Real local Ray cluster processes, a real sqlite MLflow store, real shards of emoji and Fashion-MNIST; for the UI, an
+`mlflow server` on that store on a free loopback port and Chromium (Debian package `chromium`, installed by
+`make test`) running the UI's JavaScript: the tests read the DOM it rendered. The compare view is the page
+researchers use to put cells side by side, so that is the page checked.
 """
 
 from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -92,3 +109,88 @@ def test_evaluate_cli_scores_a_trained_checkpoint_into_mlflow(sweep, capsys):
     assert evaluate.main([*args, "--into-training-run", "--evals", "retrieval/emoji-heldout"]) == 0
     history = client(uri).get_metric_history(lu["run_id"], "retrieval/emoji-heldout/t2i_r5")
     assert [m.step for m in history] == [6]
+
+
+# ---------------------------------------------------------------- the MLflow UI, in headless Chromium
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def ui(sweep):
+    _, uri, tmp = sweep
+    port = _free_port()
+    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    with open(tmp / "mlflow-ui.log", "w") as log:
+        server = subprocess.Popen([str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
+                                   "--workers", "1", "--backend-store-uri", uri], stdout=log,
+                                  stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=2)
+                break
+            except OSError:
+                assert server.poll() is None and time.monotonic() < deadline, (tmp / "mlflow-ui.log").read_text()
+                time.sleep(1)
+        yield url, uri
+    finally:
+        os.killpg(server.pid, 15)
+        server.wait(timeout=30)
+
+
+def _render(url: str) -> str:
+    """The page's text after Chromium ran its JavaScript (tags stripped)."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.fail("Chromium is not installed: `make test` installs the Debian package `chromium`")
+    out = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=2400,1600",
+                          "--virtual-time-budget=30000", "--dump-dom", url],
+                         capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    text = re.sub(r"<[^>]+>", " ", re.sub(r"<style[^<]*</style>", " ", out.stdout))
+    return re.sub(r"\s+", " ", html.unescape(text).replace("\xa0", " "))
+
+
+def _shown(value: float) -> set[str]:
+    """The ways the UI may print a metric (it rounds for display)."""
+    return {f"{value:.3f}".rstrip("0").rstrip("."), f"{value:.4g}", f"{value:.3g}"}
+
+
+def test_compare_view_lists_every_cell_with_params_and_metrics(ui):
+    from litlab.cluster.tracking import client, fetch_cell_runs
+
+    url, uri = ui
+    runs = fetch_cell_runs(uri, "sys-smoke")
+    experiment = client(uri).get_experiment_by_name("sys-smoke").experiment_id
+    query = urllib.parse.urlencode({"runs": json.dumps([r["run_id"] for r in runs]),
+                                    "experiments": json.dumps([experiment])})
+    text = _render(f"{url}/#/compare-runs?{query}")
+    start, end = "Parameters Show diff only", "Metrics Show diff only"  # the compare table's two sections
+    assert start in text and end in text, text[-3000:]
+    for r in runs:
+        assert r["tags"]["cell"] in text  # the cell id, shown in the run names and the cell tag
+    params = text[text.index(start):text.index(end)]
+    assert re.search(r" setup (Lu uu|uu Lu) ", params), params[:3000]  # one column per cell
+    assert "optim.steps 6 6" in params and "image.size 32 32" in params
+    metrics = text[text.index(end):]
+    assert "zeroshot/fmnist-test/top1" in metrics and "train/loss" in metrics
+    for r in runs:
+        value = r["metrics"]["zeroshot/fmnist-test/top1"]
+        assert any(v in metrics for v in _shown(value)), (value, metrics[:2000])
+
+
+def test_runs_page_lists_the_sweep(ui):
+    url, uri = ui
+    from litlab.cluster.tracking import client
+
+    experiment = client(uri).get_experiment_by_name("sys-smoke").experiment_id
+    text = _render(f"{url}/#/experiments/{experiment}/runs")
+    assert "sys-smoke" in text and "Run Name" in text, text[-2000:]

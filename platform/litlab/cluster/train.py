@@ -14,11 +14,12 @@ from ray.train.torch import TorchTrainer
 from litlab import loop
 from litlab.cluster.checkpoints import report_checkpoint, restore
 from litlab.cluster.data import split_path, train_dataset
+from litlab.cluster.dedup import ensure_dedup_split
 from litlab.cluster.precompute import ensure_image_cache
 from litlab.cluster.shard_batches import ShardBatches
 from litlab.cluster.skips import build_skip_metrics, new_counter, skip_metrics
 from litlab.cluster.tracking import RunLogger
-from litlab.config import RunConfig, from_dict, to_dict
+from litlab.config import RunConfig, from_dict, override, to_dict
 from litlab.data.shards import verify_split
 from litlab.distributed import all_gather_with_grad
 from litlab.evaluators.suite import suite_for
@@ -99,6 +100,7 @@ def _logger(payload: dict[str, Any], rank: int, start: int, position: dict[str, 
 
 def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_id: str) -> ray.train.Result:
     """Train one cell with a TorchTrainer; raises ray.train.TrainingFailedError on failure."""
+    cfg = deduplicated(cfg, tracking_uri, run_id)
     cache = ensure_image_cache(cfg) if cfg.train.precompute else None
     counter = new_counter()
     files = None if cache else verify_split(split_path(cfg.data.root, cfg.data.train))  # listed once, here
@@ -114,6 +116,19 @@ def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_
         datasets={"train": train_dataset(cfg, cache, counter, files)},
     )
     return trainer.fit()
+
+
+def deduplicated(cfg: RunConfig, tracking_uri: str, run_id: str) -> RunConfig:
+    """With ``data.dedup`` set, the config trains on the filtered copy of its split (built once, shared by every
+    run that asks for the same filter); the counts go to MLflow as ``dedup/*`` (paper Table 5)."""
+    if cfg.data.dedup == "none":
+        return cfg
+    split, counts = ensure_dedup_split(cfg, progress=lambda line: print(line, flush=True))
+    logger = RunLogger(tracking_uri, run_id)
+    logger.continue_run()  # a resumed run does not log its counts twice
+    logger.log(0, {f"dedup/{k}": float(v) for k, v in counts.items()})
+    logger.set_tag("data.dedup_split", split)
+    return override(cfg, "data.train", split)
 
 
 def slug(name: str) -> str:

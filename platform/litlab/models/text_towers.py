@@ -39,7 +39,8 @@ from litlab.models.text.t5 import T5_SIZES, T5Tower, build_t5
 from litlab.models.text.vit import VIT_TEXT_SIZES, TextTransformer
 from litlab.registry import Registry
 
-__all__ = ["TEXT_TOWERS", "PRETRAINED_TEXT_TOWERS", "PRETRAINED_TOKENIZERS", "BertTower", "T5Tower", "TextTower", "TextTransformer",
+__all__ = ["TEXT_TOWERS", "PRETRAINED_TEXT_TOWERS", "PRETRAINED_TOKENIZERS",
+           "BertTower", "T5Tower", "TextTower", "TextTransformer",
            "build_text_tower", "last_token_pool", "mean_pool", "pretrained_text_towers"]
 
 TextTowerFactory = Callable[[bool, int, int], TextTower]  # (pretrained, vocab_size, max_len) -> tower
