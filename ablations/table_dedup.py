@@ -31,8 +31,10 @@ def _columns(keys: Keys) -> tuple[str, ...]:
 def _row(cell: CellResult, keys: Keys) -> tuple[str, ...]:
     ref = paper.TABLE5.row(dedup_of(cell))
     cited = tuple(n.text() if (n := ref.get(c)) else DASH for c in PAPER_COLUMNS) if ref else (DASH,) * 5
-    return (dedup_of(cell), shown(cell, "dedup/tune_removed", integer), shown(cell, "dedup/eval_matched", integer),
-            shown(cell, keys.zeroshot), shown(cell, keys.i2t), shown(cell, keys.t2i), *cited, run_text(cell))
+    counts = (("0", "0") if dedup_of(cell) == "none" and cell.status == "finished" else  # nothing is matched
+              (shown(cell, "dedup/tune_removed", integer), shown(cell, "dedup/eval_matched", integer)))
+    return (dedup_of(cell), *counts, shown(cell, keys.zeroshot), shown(cell, keys.i2t), shown(cell, keys.t2i), *cited,
+            run_text(cell))
 
 
 def spread_check(cells: Sequence[CellResult], keys: Keys) -> str:
