@@ -25,7 +25,7 @@ benchmark's timing line), and the exact answer keeps the counts reproducible.
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -149,6 +149,23 @@ def get_method(name: str, **options: Any) -> DedupMethod:
     return DEDUP_METHODS.get(name)(**options)
 
 
+def chunked_search(q: np.ndarray, n_index: int, chunk: int,
+                   block: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], *, closer_is_higher: bool) -> Matches:
+    """Queries against the whole index a block of rows at a time (bounded memory); ``block(rows)`` gives the
+    (c, N) scores and hits of those rows."""
+    step = rows_per_chunk(n_index, chunk)
+    best, score, rows, cols = [], [], [], []
+    for start in range(0, len(q), step):
+        scores, hits = block(q[start:start + step])
+        b, s, r, c = _block_matches(scores, hits, closer_is_higher=closer_is_higher)
+        best.append(b)
+        score.append(s)
+        rows.append(r + start)
+        cols.append(c)
+    return Matches(np.concatenate(best), np.concatenate(score),
+                   _split_hits(len(q), np.concatenate(rows), np.concatenate(cols)))
+
+
 @DEDUP_METHODS.register("exact")
 class Exact(DedupMethod):
     """The same decoded pixels (and size): sha1 equality."""
@@ -223,17 +240,11 @@ class PHash(DedupMethod):
         q = np.asarray(queries, np.int64).view(np.uint64)
         if not len(q) or not len(index):
             return no_matches(len(q))
-        step = rows_per_chunk(len(index), chunk)
-        best, score, rows, cols = [], [], [], []
-        for start in range(0, len(q), step):
-            dist = np.bitwise_count(q[start:start + step, None] ^ index[None, :])  # (c, N) uint8
-            b, s, r, c = _block_matches(dist, dist <= threshold, closer_is_higher=False)
-            best.append(b)
-            score.append(s)
-            rows.append(r + start)
-            cols.append(c)
-        return Matches(np.concatenate(best), np.concatenate(score),
-                       _split_hits(len(q), np.concatenate(rows), np.concatenate(cols)))
+        def block(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            dist = np.bitwise_count(rows[:, None] ^ index[None, :])  # (c, N) uint8
+            return dist, dist <= threshold
+
+        return chunked_search(q, len(index), chunk, block, closer_is_higher=False)
 
 
 @DEDUP_METHODS.register("embedding")
@@ -297,17 +308,11 @@ class Embedding(DedupMethod):
         q = np.asarray(queries, np.float32)
         if not len(q) or not len(index):
             return no_matches(len(q))
-        step = rows_per_chunk(len(index), chunk)
-        best, score, rows, cols = [], [], [], []
-        for start in range(0, len(q), step):
-            sims = q[start:start + step] @ index.T  # (c, N) cosines
-            b, s, r, c = _block_matches(sims, sims >= threshold, closer_is_higher=True)
-            best.append(b)
-            score.append(s)
-            rows.append(r + start)
-            cols.append(c)
-        return Matches(np.concatenate(best), np.concatenate(score),
-                       _split_hits(len(q), np.concatenate(rows), np.concatenate(cols)))
+        def block(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            sims = rows @ index.T  # (c, N) cosines
+            return sims, sims >= threshold
+
+        return chunked_search(q, len(index), chunk, block, closer_is_higher=True)
 
     @staticmethod
     def concat(parts: Sequence[np.ndarray]) -> np.ndarray:
