@@ -33,6 +33,9 @@ STUDIES = [
     Study("towers", {"setup": ("LU", "Lu", "UU", "Uu", "uu", "UL", "uL"), "optim.steps": (2500, 10000, 30000)},
           fixed={"text.arch": "minilm_l6", "text.tokenizer": WP},
           doc="Figure 3: every image/text tower setting (L locked, U unlocked, u from scratch) at several lengths"),
+    Study("towers_lr", {"setup": ("LU", "Lu", "UU", "Uu", "uu", "UL", "uL"), "optim.lr": (1e-4, 3e-4, 1e-3, 3e-3)},
+          fixed={"text.arch": "minilm_l6", "text.tokenizer": WP},
+          doc="a learning-rate search per setting, so that the towers study's order is not an artefact of one lr"),
     Study("image_encoders", {"image.arch": ("efficientnet_lite0", "mobilenet_v2"), "setup": ("Lu", "uu")},
           doc="Table 3: each image tower whose weights ship here, locked (Lu) and from random init (uu); users "
               "add timm names, e.g. vit_base_patch16_224.augreg_in21k (weights from the hub)"),
@@ -73,7 +76,7 @@ PRESETS = {
         "towers, 60 steps with evaluations every 20 (the curves); `--study towers` (7 cells) takes ~12 min on "
         "2 CPU cores",
         {**SMALL, "optim.steps": 60, "eval.every": 20, "text.arch": "transformer_tiny"},
-        axes={"towers": {"optim.steps": (60,)},
+        axes={"towers": {"optim.steps": (60,)}, "towers_lr": {"optim.lr": (3e-4, 1e-3, 3e-3)},
               "text_models": {"text.arch": ("minilm_l6_scratch", "t5_tiny", "transformer_tiny")},
               "loss": {"data.batch_size": (16, 32, 64)}},
     ),
