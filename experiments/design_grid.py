@@ -73,7 +73,7 @@ PRESETS = {
     ),
     "paper-small": Preset(
         "every study at laptop scale on the data that ships here: 64 px, global batch 32, tiny random-init text "
-        "towers, 60 steps with evaluations every 20 (the curves); `--study towers` (7 cells) takes ~12 min on "
+        "towers, 60 steps with evaluations every 20 (the curves); `--study towers` (7 cells) takes ~14 min on "
         "2 CPU cores",
         {**SMALL, "optim.steps": 60, "eval.every": 20, "text.arch": "transformer_tiny"},
         axes={"towers": {"optim.steps": (60,)}, "towers_lr": {"optim.lr": (3e-4, 1e-3, 3e-3)},
