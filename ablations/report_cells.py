@@ -31,6 +31,14 @@ class CellResult:
             return None
         return self.run["params"].get(key, self.run["tags"].get(key))
 
+    def whole_number(self, key: str) -> int | None:
+        """A config value that counts something (steps, batch size), or None when absent or not a number."""
+        text = self.setting(key)
+        try:
+            return int(float(text)) if text is not None else None
+        except ValueError:
+            return None
+
     def history(self, name: str) -> list[tuple[int, float]]:
         """(step, value) of every logged evaluation of ``name`` in a finished run, by step ([] when absent)."""
         if self.status != "finished" or self.run is None:

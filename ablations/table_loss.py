@@ -15,11 +15,7 @@ AXES = ("optim.loss", "data.batch_size")
 
 
 def batch_of(cell: CellResult) -> int | None:
-    text = cell.setting("data.batch_size")
-    try:
-        return int(float(text)) if text is not None else None
-    except ValueError:
-        return None
+    return cell.whole_number("data.batch_size")
 
 
 def loss_of(cell: CellResult) -> str:

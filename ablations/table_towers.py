@@ -20,11 +20,7 @@ def setup_of(cell: CellResult) -> str:
 
 
 def steps_of(cell: CellResult) -> int | None:
-    text = cell.setting("optim.steps")
-    try:
-        return int(float(text)) if text is not None else None
-    except ValueError:
-        return None
+    return cell.whole_number("optim.steps")
 
 
 def by_setup(cells: Sequence[CellResult]) -> dict[str, list[CellResult]]:
