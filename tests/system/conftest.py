@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -10,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from servers import free_port
 
 BIN = Path(sys.executable).parent
 BUCKETS = ("litlab-ckpt", "litlab-data")
@@ -19,9 +19,7 @@ BUCKETS = ("litlab-ckpt", "litlab-data")
 def s3(monkeypatch) -> Iterator:
     """A moto_server on a free loopback port, its buckets created; credentials and endpoint in the standard AWS
     environment variables (never on a command line). Yields a boto3 S3 client."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen([str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     env = {"AWS_ACCESS_KEY_ID": "litlab-test", "AWS_SECRET_ACCESS_KEY": "litlab-test-secret",

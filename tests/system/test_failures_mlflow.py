@@ -5,59 +5,32 @@ that stays away makes finish() fail loudly, naming a file that holds what was no
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from servers import free_port, start_mlflow, stop
 
 pytestmark = pytest.mark.system
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start(port: int, store: Path, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_DISABLE_TELEMETRY": "true"}
-    proc = subprocess.Popen([str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
-                             "--workers", "1", "--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}",
-                             "--artifacts-destination", str(store / "artifacts")],
-                            stdout=log.open("a"), stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, log.read_text()[-3000:]
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
-            return proc
-        except OSError:
-            time.sleep(0.5)
-    raise AssertionError(f"mlflow server on port {port} did not answer: {log.read_text()[-3000:]}")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, 15)  # the server and its uvicorn worker
-    proc.wait(timeout=60)
+    return start_mlflow(port, f"sqlite:///{store / 'mlflow.db'}", log,
+                        "--artifacts-destination", str(store / "artifacts"))
 
 
 def test_metrics_logged_while_mlflow_is_down_arrive_exactly_once(tmp_path, capfd):
     from litlab.cluster.tracking import RunLogger, client
 
-    port, log = _free_port(), tmp_path / "server.log"
+    port, log = free_port(), tmp_path / "server.log"
     uri = f"http://127.0.0.1:{port}"
     server = _start(port, tmp_path, log)
     try:
         run_id = client(uri).create_run(client(uri).create_experiment("down")).info.run_id
         logger = RunLogger(uri, run_id, finish_timeout_s=2, unsent_dir=str(tmp_path / "unsent"))
         logger.log(1, {"loss": 1.0, "acc": 0.1})
-        _stop(server)
+        stop(server)
         began = time.monotonic()
         for step in range(2, 6):  # the server is down: training goes on, nothing is dropped
             logger.log(step, {"loss": 1.0 / step, "acc": step / 10})
@@ -68,7 +41,7 @@ def test_metrics_logged_while_mlflow_is_down_arrive_exactly_once(tmp_path, capfd
         assert logger.unsent == 0
         history = {k: [(m.step, m.value) for m in client(uri).get_metric_history(run_id, k)] for k in ("loss", "acc")}
         assert history == {"loss": [(s, 1.0 / s) for s in range(1, 7)], "acc": [(s, s / 10) for s in range(1, 7)]}
-        _stop(server)
+        stop(server)
         logger.log(7, {"loss": 1 / 7})
         with pytest.raises(RuntimeError, match=r"1 metric value\(s\) of run .* never sent; they are saved in"):
             logger.finish()
@@ -76,4 +49,4 @@ def test_metrics_logged_while_mlflow_is_down_arrive_exactly_once(tmp_path, capfd
         assert [(m["key"], m["step"]) for m in saved] == [("loss", 7)]
     finally:
         if server.poll() is None:
-            _stop(server)
+            stop(server)

@@ -11,18 +11,14 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
+from servers import free_port, start_mlflow, stop
 
 pytestmark = pytest.mark.system
 
@@ -112,38 +108,17 @@ def test_evaluate_cli_scores_a_trained_checkpoint_into_mlflow(sweep, capsys):
 
 
 # ---------------------------------------------------------------- the MLflow UI, in headless Chromium
-BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def ui(sweep):
     _, uri, tmp = sweep
-    port = _free_port()
-    env = {**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    with open(tmp / "mlflow-ui.log", "w") as log:
-        server = subprocess.Popen([str(BIN / "mlflow"), "server", "--host", "127.0.0.1", "--port", str(port),
-                                   "--workers", "1", "--backend-store-uri", uri], stdout=log,
-                                  stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    port = free_port()
+    server = start_mlflow(port, uri, tmp / "mlflow-ui.log", timeout=120)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/health", timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None and time.monotonic() < deadline, (tmp / "mlflow-ui.log").read_text()
-                time.sleep(1)
-        yield url, uri
+        yield f"http://127.0.0.1:{port}", uri
     finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=30)
+        stop(server, timeout=30)
 
 
 def _render(url: str) -> str:
