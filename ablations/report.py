@@ -117,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     uri = args.mlflow_uri or local_store_uri(REPO / "mlruns")
     try:
-        runs = fetch_cell_runs(uri, args.sweep)
+        runs = fetch_cell_runs(uri, args.sweep, history=True)
         plan = fetch_sweep_plan(uri, args.sweep)
         text, files = generate(plan, runs, sweep=args.sweep, out=Path(args.out), studies=args.study,
                                allow_missing=args.allow_missing, source=uri)

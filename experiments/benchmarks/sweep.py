@@ -38,7 +38,7 @@ def main() -> None:
     cells = expand(base, [Study("towers", {"setup": SETUPS[: args.cells]})])
 
     from litlab.cluster.session import connect
-    from litlab.cluster.tracking import client, fetch_cell_runs, local_store_uri
+    from litlab.cluster.tracking import fetch_cell_runs, local_store_uri
     from litlab.cluster.tune import fitting_trials, run_sweep
 
     tic = time.perf_counter()
@@ -54,8 +54,7 @@ def main() -> None:
         runs = {r["tags"]["cell"]: r for r in fetch_cell_runs(uri, "bench-sweep")}
         trial = {}
         for r in results:
-            history = client(uri).get_metric_history(runs[r.cell_id]["run_id"], "trial/seconds")
-            trial[r.cell_id] = history[-1].value if history else float("nan")
+            trial[r.cell_id] = runs[r.cell_id]["metrics"].get("trial/seconds", float("nan"))
             print(f"  {r.status:8s} {r.cell_id:12s} trial {trial[r.cell_id]:6.1f} s", flush=True)
     ideal = sum(trial.values()) / concurrent
     print(f"{len(cells)} cells, {concurrent} at a time: sweep wall {wall:.1f} s, ideal {ideal:.1f} s "

@@ -368,7 +368,8 @@ def fake_tracking(monkeypatch, tmp_path):
     module = types.ModuleType("litlab.cluster.tracking")
     asked: list[str] = []
 
-    def fetch_cell_runs(uri: str, sweep: str) -> list[dict[str, Any]]:
+    def fetch_cell_runs(uri: str, sweep: str, history: bool = False) -> list[dict[str, Any]]:
+        assert history, "the report draws curves from the evaluations' history: it must ask for it"
         asked.append(uri)
         if sweep != "demo":
             raise LookupError(f"no MLflow experiment {sweep!r} at {uri}")

@@ -218,8 +218,9 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def fetch_cell_runs(uri: str, sweep: str) -> list[dict[str, Any]]:
-    """Every cell run of a sweep (newest first): run_id, status, tags, params and latest metrics."""
+def fetch_cell_runs(uri: str, sweep: str, history: bool = False) -> list[dict[str, Any]]:
+    """Every cell run of a sweep (newest first): run_id, status, tags, params and latest metrics; with ``history``
+    also every logged value of the evaluators' metrics (one request per metric and run: the report's curves)."""
     c = client(uri)
     exp = c.get_experiment_by_name(sweep)
     if exp is None:
@@ -229,7 +230,8 @@ def fetch_cell_runs(uri: str, sweep: str) -> list[dict[str, Any]]:
                          max_results=5000)
     return [{"run_id": r.info.run_id, "status": r.info.status, "start_time": r.info.start_time,
              "end_time": r.info.end_time, "tags": dict(r.data.tags), "params": dict(r.data.params),
-             "metrics": dict(r.data.metrics), "history": _histories(c, r.info.run_id, r.data.metrics)} for r in runs]
+             "metrics": dict(r.data.metrics),
+             "history": _histories(c, r.info.run_id, r.data.metrics) if history else {}} for r in runs]
 
 
 def _histories(c: MlflowClient, run_id: str, metrics: dict[str, float]) -> dict[str, list[tuple[int, float]]]:
