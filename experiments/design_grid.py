@@ -29,19 +29,19 @@ REPO = Path(__file__).resolve().parent.parent
 BASE = RunConfig()
 
 WP, SP = "wordpiece_minilm", "sentencepiece_mistral"
+SETTINGS = ("LU", "Lu", "UU", "Uu", "uu", "UL", "uL")  # Figure 3's settings
+MINILM = {"text.arch": "minilm_l6", "text.tokenizer": WP}  # a text tower that L/U (pretrained) can load
 STUDIES = [
-    Study("towers", {"setup": ("LU", "Lu", "UU", "Uu", "uu", "UL", "uL"), "optim.steps": (2500, 10000, 30000)},
-          fixed={"text.arch": "minilm_l6", "text.tokenizer": WP},
+    Study("towers", {"setup": SETTINGS, "optim.steps": (2500, 10000, 30000)}, fixed=MINILM,
           doc="Figure 3: every image/text tower setting (L locked, U unlocked, u from scratch) at several lengths"),
-    Study("towers_lr", {"setup": ("LU", "Lu", "UU", "Uu", "uu", "UL", "uL"), "optim.lr": (1e-4, 3e-4, 1e-3, 3e-3)},
-          fixed={"text.arch": "minilm_l6", "text.tokenizer": WP},
+    Study("towers_lr", {"setup": SETTINGS, "optim.lr": (1e-4, 3e-4, 1e-3, 3e-3)}, fixed=MINILM,
           doc="a learning-rate search per setting, so that the towers study's order is not an artefact of one lr"),
     Study("image_encoders", {"image.arch": ("efficientnet_lite0", "mobilenet_v2"), "setup": ("Lu", "uu")},
           doc="Table 3: each image tower whose weights ship here, locked (Lu) and from random init (uu); users "
               "add timm names, e.g. vit_base_patch16_224.augreg_in21k (weights from the hub)"),
     Study("text_models", {"text.arch": ("minilm_l6_scratch", "t5_base", "transformer_base"),
                           "text.tokenizer": (WP, SP)}, fixed={"setup": "Lu"},
-          more=(Study("pretrained", {"setup": ("LU",)}, fixed={"text.arch": "minilm_l6", "text.tokenizer": WP}),),
+          more=(Study("pretrained", {"setup": ("LU",)}, fixed=MINILM),),
           doc="Table 4: pretrained BERT (MiniLM, its WordPiece only), random-init BERT, T5- and ViT-style text "
               "transformers x WordPiece / SentencePiece, under a locked image tower"),
     Study("dedup", {"data.dedup": ("none", "test", "train+test")}, fixed={"setup": "Lu"},
