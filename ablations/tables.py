@@ -14,6 +14,7 @@ import table_loss  # noqa: F401  (registers "loss")
 import table_precompute  # noqa: F401  (registers "precompute")
 import table_text_models  # noqa: F401  (registers "text_models")
 import table_towers  # noqa: F401  (registers "towers")
+import table_towers_lr  # noqa: F401  (registers "towers_lr")
 from report_cells import CellResult
 from report_model import STUDY_TABLES, StudyReport
 from table_generic import generic

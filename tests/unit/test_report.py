@@ -304,6 +304,7 @@ def test_unknown_study_gets_a_generic_table():
 
 STUDY_CELLS = {
     "towers": [{"setup": s, "optim.steps": 200} for s in ("Lu", "uu", "UL")],
+    "towers_lr": [{"setup": "Lu", "optim.lr": lr} for lr in (3e-4, 1e-3, 3e-3)],
     "image_encoders": [{"image.arch": a} for a in ("efficientnet_lite0", "mobilenet_v2", "resnet18")],
     "text_models": [{"text.arch": a} for a in ("transformer_tiny", "t5_tiny", "bert_tiny")],
     "dedup": [{"data.dedup": d} for d in ("none", "test", "train+test")],

@@ -1,0 +1,67 @@
+"""ablations/table_towers_lr.py: the learning-rate search table, each setting's best lr, the order check at it."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from test_report import ABLATIONS, ZS, build, entry, rows_by_first, run
+
+sys.path.insert(0, str(ABLATIONS))
+import report_plots  # noqa: E402
+
+TOP1 = {  # setup -> top-1 at lr 3e-4, 1e-3, 3e-3
+    "Lu": (0.712, 0.735, 0.70),
+    "Uu": (0.60, 0.709, 0.65),
+    "uu": (0.181, 0.114, 0.10),
+    "UL": (0.693, 0.819, 0.80),
+}
+LRS = (3e-4, 1e-3, 3e-3)
+
+
+def lr_sweep():
+    plan, runs = [], []
+    for setup, values in TOP1.items():
+        for lr, v in zip(LRS, values, strict=True):
+            plan.append(entry("towers_lr", setup=setup, optim__lr=lr))
+            runs.append(run(plan[-1], zs=v))
+    plan.append(entry("towers_lr", setup="uL", optim__lr=3e-4))
+    runs.append(run(plan[-1], status="FAILED", error="RuntimeError: worker died"))
+    plan.append(entry("towers_lr", setup="uL", optim__lr=1e-3))  # no run: missing
+    return plan, runs
+
+
+def test_one_row_per_setting_one_column_per_lr_and_the_best_of_them():
+    rep = build("towers_lr", *lr_sweep())
+    table = rep.tables[0]
+    assert table.columns[:4] == ("setup", "lr 0.0003", "lr 0.001", "lr 0.003")
+    rows = rows_by_first(table)
+    assert list(rows) == ["Lu", "Uu", "uu", "UL", "uL"]  # the paper's order
+    assert rows["uu"]["lr 0.0003"] == "18.1" and rows["uu"]["best lr"] == "0.0003"
+    assert rows["uu"]["best ours 0-shot top-1 % (fmnist-test)"] == "18.1"
+    assert rows["Lu"]["best lr"] == "0.001" and rows["Lu"]["paper ImageNet 0-shot (Table 2)"] == "70.1 (Table 2)"
+    assert rows["uL"]["lr 0.0003"] == "FAILED" and rows["uL"]["lr 0.001"] == "-" and rows["uL"]["best lr"] == "-"
+    assert rows["uL"]["lr 0.003"] == "-"  # not in the plan at all
+
+
+def test_order_check_uses_each_settings_best_lr():
+    rep = build("towers_lr", *lr_sweep())
+    check = rep.notes[0]
+    assert "Lu 0.001, Uu 0.001, uu 0.0003, UL 0.001" in check
+    assert "Lu 73.5 ≥ Uu 70.9 > uu 18.1: agrees" in check
+    assert "locked text UL 81.9 ≥ uu 18.1 (the lowest other setting): disagrees" in check
+    plan, runs = lr_sweep()
+    for r in runs:
+        if r["tags"]["setup"] == "Uu" and r["params"]["optim.lr"] == "0.003":
+            r["metrics"][ZS] = 0.99  # Uu's best moves to another lr and overtakes Lu
+    assert "Lu 73.5 < (paper: ≥) Uu 99.0 > uu 18.1: disagrees" in build("towers_lr", plan, runs).notes[0]
+
+
+def test_curve_per_setting_over_lr_on_a_log_axis(tmp_path):
+    (plot,) = build("towers_lr", *lr_sweep()).plots
+    assert [s.label for s in plot.series] == ["Lu", "Uu", "uu", "UL"]  # uL has no measured point
+    assert plot.series[2].points == ((3e-4, pytest.approx(18.1)), (1e-3, pytest.approx(11.4)),
+                                     (3e-3, pytest.approx(10.0)))
+    (ax,) = report_plots.figure(plot).axes
+    assert ax.get_xscale() == "log" and len(ax.get_lines()) == 4
+    assert report_plots.save_png(plot, tmp_path).stat().st_size > 10_000
