@@ -109,7 +109,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="Ray Train/Tune storage for checkpoints (absolute path or s3://)")
     p.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS or a local one)")
     p.add_argument("--max-concurrent", type=int, default=0,
-                   help="trials running at once (default: as many as the cluster's CPUs fit, keeping 1 for Ray Data)")
+                   help="trials running at once (default: as many as the cluster's CPUs and GPUs fit, keeping 1 CPU a trial for Ray Data)")
     return p.parse_args(argv)
 
 
@@ -176,12 +176,17 @@ def main(argv: list[str] | None = None) -> int:
         # (seen with two raylets on one machine, which share it); Tune resolves paths against the cwd at the end.
         os.chdir(Path.home())
     from litlab.cluster.session import connect
-    from litlab.cluster.tune import fitting_trials, run_sweep
+    from litlab.cluster.tune import run_sweep
+    from litlab.sizing import fitting_trials
 
     sweep = args.sweep or args.preset
     print(f"sweep {sweep!r}: {len(cells)} cells -> MLflow {uri}", flush=True)
     resources = connect(args.address)
-    concurrent = args.max_concurrent or fitting_trials(cells, resources.get("CPU", 1.0))
+    try:
+        concurrent = args.max_concurrent or fitting_trials(cells, resources.get("CPU", 1.0), resources.get("GPU", 0.0))
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     print(f"cluster: {resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs -> {concurrent} trial(s) "
           f"at a time", flush=True)
     results = run_sweep(cells, sweep=sweep, tracking_uri=uri, storage=args.storage, max_concurrent=concurrent)

@@ -39,12 +39,13 @@ def main() -> None:
 
     from litlab.cluster.session import connect
     from litlab.cluster.tracking import fetch_cell_runs, local_store_uri
-    from litlab.cluster.tune import fitting_trials, run_sweep
+    from litlab.cluster.tune import run_sweep
+    from litlab.sizing import fitting_trials
 
     tic = time.perf_counter()
     resources = connect()
     print(f"Ray start-up: {time.perf_counter() - tic:.1f} s (not counted)", flush=True)
-    concurrent = args.max_concurrent or fitting_trials(cells, resources.get("CPU", 1.0))
+    concurrent = args.max_concurrent or fitting_trials(cells, resources.get("CPU", 1.0), resources.get("GPU", 0.0))
     with tempfile.TemporaryDirectory(prefix="litlab-sweep-bench") as tmp:
         uri = local_store_uri(Path(tmp) / "mlruns")
         tic = time.perf_counter()

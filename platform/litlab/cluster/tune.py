@@ -32,7 +32,6 @@ from litlab.grid import Cell
 # fraction of a CPU here would leave less than the whole CPU that Ray Data's file-listing task needs.
 TRIAL_RESOURCES = {"cpu": 0, "memory": 256 * 2**20}
 SECRET_ENV_VARS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"}
-DATA_CPUS = 1.0  # kept free for Ray Data (its file listing task asks for a whole CPU); less deadlocks the reads
 
 
 @dataclass(frozen=True)
@@ -61,12 +60,6 @@ def run_trial(config: dict[str, Any], payloads: dict[str, dict[str, Any]]) -> No
     logger.log(cfg.optim.steps, {"trial/seconds": time.monotonic() - started})  # the trial's wall time, this attempt
     logger.finish("FINISHED")
     tune.report({k: v for k, v in result.metrics.items() if isinstance(v, (int, float))})
-
-
-def fitting_trials(cells: Sequence[Cell], cluster_cpus: float) -> int:
-    """How many trials run at once so that their Train workers leave DATA_CPUS per trial for Ray Data."""
-    per_trial = max(c.config.train.workers * c.config.train.cpus_per_worker for c in cells) + DATA_CPUS
-    return max(1, min(len(cells), int(cluster_cpus // per_trial)))
 
 
 def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: str,
