@@ -109,7 +109,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="Ray Train/Tune storage for checkpoints (absolute path or s3://)")
     p.add_argument("--address", default=None, help="Ray cluster address (default: $RAY_ADDRESS or a local one)")
     p.add_argument("--max-concurrent", type=int, default=0,
-                   help="trials running at once (default: as many as the cluster's CPUs and GPUs fit, keeping 1 CPU a trial for Ray Data)")
+                   help="trials running at once (default: as many as the cluster's CPUs and GPUs fit, keeping 1 CPU "
+                        "a trial for Ray Data)")
     return p.parse_args(argv)
 
 
