@@ -46,7 +46,8 @@ import numpy as np
 import torch
 from litlab.config import default_data_root
 from litlab.data.dedup import EvalIndex, get_method
-from litlab.data.dedup.methods import BLOCK, DedupMethod
+from litlab.data.dedup.methods import DedupMethod
+from litlab.data.dedup.search import BLOCK
 from litlab.data.shards import encode_jpeg, iter_rows
 from litlab.data.sources import fashion_mnist as fm
 from litlab.data.sources.emoji import load_font, parse_emoji_test, render_emoji, select_entries

@@ -26,7 +26,7 @@ from litlab.data.dedup import (
     plan_for,
 )
 from litlab.data.dedup.evalsets import eval_batches
-from litlab.data.dedup.methods import rows_per_chunk
+from litlab.data.dedup.search import rows_per_chunk
 from litlab.data.shards import Record, encode_jpeg, iter_rows, write_shards
 from litlab.evaluators.sets import EVAL_SETS
 from litlab.registry import UnknownNameError

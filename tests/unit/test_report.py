@@ -1,6 +1,7 @@
 """ablations/report.py: sweep runs + plan -> the paper's ablation tables (md, csv, LaTeX), curves and report.md.
 
 Runs and plans are built by hand in the shape of litlab.cluster.tracking.fetch_cell_runs / fetch_sweep_plan; no MLflow.
+The builders: report_fixtures.py. The rendering and the script (`main`): test_report_render.py.
 """
 
 from __future__ import annotations
@@ -10,61 +11,18 @@ import dataclasses
 import io
 import struct
 import sys
-import types
-from pathlib import Path
-from typing import Any
 
 import pytest
+from report_fixtures import ABLATIONS, PNG_MAGIC, ZS, build, cell_id, entry, rows_by_first, run, towers_sweep
 
-ABLATIONS = Path(__file__).resolve().parents[2] / "ablations"
 sys.path.insert(0, str(ABLATIONS))
 
 import paper  # noqa: E402
-import report  # noqa: E402
 import report_checks  # noqa: E402
 import report_plots  # noqa: E402
 import report_render  # noqa: E402
 import tables  # noqa: E402
 from report_cells import MissingCellsError, check_missing, resolve_study  # noqa: E402
-from report_model import Table  # noqa: E402
-
-ZS = "zeroshot/fmnist-test/top1"
-PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def cell_id(overrides: dict[str, Any]) -> str:
-    return ",".join(f"{k}={v}" for k, v in overrides.items())
-
-
-def entry(studies: str, **overrides: Any) -> dict[str, Any]:
-    overrides = {k.replace("__", "."): v for k, v in overrides.items()}
-    return {"cell": cell_id(overrides), "studies": studies.split(","), "overrides": overrides}
-
-
-def run(plan_entry: dict[str, Any], status: str = "FINISHED", t: int = 100, error: str | None = None,
-        **metrics: float) -> dict[str, Any]:
-    params = {k: str(v) for k, v in plan_entry["overrides"].items()}
-    params.setdefault("setup", "Lu")
-    params.setdefault("image.arch", "efficientnet_lite0")
-    params.setdefault("text.arch", "transformer_tiny")
-    tags = {"sweep": "t", "cell": plan_entry["cell"], "study": ",".join(plan_entry["studies"]),
-            "setup": params["setup"], "image.arch": params["image.arch"], "text.arch": params["text.arch"]}
-    if error:
-        tags["error"] = error
-    names = {"zs": ZS, "i2t": "retrieval/emoji-heldout/i2t_r1", "t2i": "retrieval/emoji-heldout/t2i_r1",
-             "pairs": "train/pairs_per_s", "tune": "dedup/tune_removed", "evalm": "dedup/eval_matched",
-             "few": "fewshot/fmnist-idx-train+fmnist-idx-test/10shot/top1", "loss": "train/loss"}
-    return {"run_id": f"{plan_entry['cell']}-{t}-run", "status": status, "start_time": t, "tags": tags,
-            "params": params, "metrics": {names[k]: v for k, v in metrics.items()}}
-
-
-def rows_by_first(table: Table) -> dict[str, dict[str, str]]:
-    return {row[0]: dict(zip(table.columns, row, strict=True)) for row in table.rows}
-
-
-def build(study: str, plan: list[dict[str, Any]], runs: list[dict[str, Any]]):
-    return tables.build(study, resolve_study(plan, runs, study))
-
 
 # ---------------------------------------------------------------- the paper's numbers
 
@@ -132,19 +90,6 @@ def test_missing_cells_error_names_every_one():
 
 
 # ---------------------------------------------------------------- towers (Figure 3)
-
-
-def towers_sweep() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    top1 = {"Lu": (0.501, 0.771), "Uu": (0.402, 0.702), "uu": (0.3, 0.601), "UL": (0.05, 0.12), "LU": (0.5, 0.7)}
-    plan, runs = [], []
-    for setup, values in top1.items():
-        for steps, v in zip((100, 300), values, strict=True):
-            e = entry("towers", setup=setup, optim__steps=steps)
-            plan.append(e)
-            runs.append(run(e, zs=v, i2t=v / 2, t2i=v / 3))
-    plan.append(entry("towers", setup="uL", optim__steps=300))
-    runs.append(run(plan[-1], status="FAILED", error="ValueError: text tower 'x' | locked\nTraceback..."))
-    return plan, runs
 
 
 def test_towers_table_shows_the_largest_step_count_with_table2_beside():
@@ -335,86 +280,3 @@ def test_registered_study_shows_failed_and_missing_cells(study):
     assert tuple(parsed[0]) == ours.columns and [tuple(r) for r in parsed[1:]] == list(ours.rows)
     latex = report_render.study_latex(rep)
     assert latex.count(r"\begin{tabular}") == len(rep.tables) and "→" not in latex and "≥" not in latex
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def test_latex_escapes_special_characters():
-    assert report_render.latex_escape("a_b 50% R&D #1 $x {y} ~^\\ <|>") == \
-        r"a\_b 50\% R\&D \#1 \$x \{y\} \textasciitilde{}\textasciicircum{}\textbackslash{} $<$\textbar{}$>$"
-    table = Table("t_1 & 100%", ("setup", "I→T"), (("Lu_#", "≥ 5"),))
-    latex = report_render.latex_table(table)
-    assert r"\begin{tabular}{lr}" in latex and r"\caption{t\_1 \& 100\%}" in latex
-    assert r"Lu\_\# & $\geq$ 5 \\" in latex and r"setup & I$\rightarrow$T \\" in latex
-
-
-def test_markdown_escapes_pipes_and_newlines_and_csv_round_trips():
-    table = Table("t", ("a", "b"), (("x | y", "line1\nline2"), ("1,2", '"q"')))
-    md = report_render.markdown_table(table)
-    assert md.splitlines() == ["| a | b |", "|---|---|", "| x \\| y | line1 line2 |", '| 1,2 | "q" |']
-    assert list(csv.reader(io.StringIO(report_render.csv_text(table)))) == [["a", "b"], ["x | y", "line1\nline2"],
-                                                                            ["1,2", '"q"']]
-
-
-# ---------------------------------------------------------------- the script
-
-
-@pytest.fixture
-def fake_tracking(monkeypatch, tmp_path):
-    """litlab.cluster.tracking replaced by the towers sweep above (plus a missing cell), recording the URI asked."""
-    plan, runs = towers_sweep()
-    plan = [*plan, entry("towers,dedup", setup="Uu", optim__steps=600), entry("dedup", data__dedup="none")]
-    runs.append(run(plan[-1], zs=0.3, tune=0.0, evalm=0.0))
-    module = types.ModuleType("litlab.cluster.tracking")
-    asked: list[str] = []
-
-    def fetch_cell_runs(uri: str, sweep: str, history: bool = False) -> list[dict[str, Any]]:
-        assert history, "the report draws curves from the evaluations' history: it must ask for it"
-        asked.append(uri)
-        if sweep != "demo":
-            raise LookupError(f"no MLflow experiment {sweep!r} at {uri}")
-        return runs
-
-    module.fetch_cell_runs = fetch_cell_runs
-    module.fetch_sweep_plan = lambda uri, sweep: plan
-    module.local_store_uri = lambda folder: f"sqlite:///{folder}/mlflow.db"
-    monkeypatch.setitem(sys.modules, "litlab.cluster.tracking", module)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://user:secret@tracking.example:5001")
-    return asked
-
-
-def test_main_without_allow_missing_names_the_missing_cell_and_exits_2(fake_tracking, tmp_path, capsys):
-    assert report.main(["--sweep", "demo", "--out", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert "towers: setup=Uu,optim.steps=600 (no run)" in err and "dedup: setup=Uu" in err
-    assert fake_tracking == ["http://user:secret@tracking.example:5001"]  # $MLFLOW_TRACKING_URI by default
-    assert not (tmp_path / "demo").exists()
-
-
-def test_main_with_allow_missing_writes_every_file_and_prints_report(fake_tracking, tmp_path, capsys):
-    assert report.main(["--sweep", "demo", "--out", str(tmp_path), "--allow-missing", "--mlflow-uri", "file:/x"]) == 0
-    out = capsys.readouterr().out
-    folder = tmp_path / "demo"
-    names = sorted(p.name for p in folder.iterdir())
-    assert names == ["dedup.csv", "dedup.md", "dedup.tex", "dedup_paper.csv", "report.md", "towers.csv",
-                     "towers.md", "towers.png", "towers.tex"]
-    md = (folder / "report.md").read_text()
-    assert out.startswith(md) and "written:" in out and str(folder / "towers.png") in out
-    assert "![towers.png](towers.png)" in md and "## Table 5 / Table 9 — deduplication (`dedup`)" in md
-    uu = next(line for line in md.splitlines() if line.startswith("| Uu |"))
-    assert "| 600 | - |" in uu and "57.2 (Table 2)" in uu
-    assert fake_tracking == ["file:/x"] and "secret" not in md
-    assert (folder / "towers.png").read_bytes()[:8] == PNG_MAGIC
-    rows = list(csv.DictReader(io.StringIO((folder / "towers.csv").read_text())))
-    assert [r["setup"] for r in rows] == ["LU", "Lu", "Uu", "uu", "UL", "uL"]
-
-
-def test_main_study_filter_and_errors(fake_tracking, tmp_path, capsys):
-    assert report.main(["--sweep", "demo", "--out", str(tmp_path), "--study", "dedup", "--allow-missing"]) == 0
-    assert sorted(p.name for p in (tmp_path / "demo").iterdir())[0] == "dedup.csv"
-    assert not (tmp_path / "demo" / "towers.md").exists()
-    assert report.main(["--sweep", "demo", "--out", str(tmp_path), "--study", "tower"]) == 2
-    assert "study 'tower' is not in the plan of sweep 'demo'; studies there: towers, dedup" in capsys.readouterr().err
-    assert report.main(["--sweep", "nope", "--out", str(tmp_path)]) == 2
-    assert "no MLflow experiment 'nope'" in capsys.readouterr().err
