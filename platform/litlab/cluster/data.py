@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import ray.data
@@ -12,7 +13,9 @@ from litlab.config import RunConfig
 from litlab.data.shards import has_column, verify_split
 from litlab.data.transforms import tokenize_batch
 
-DECODE_CPUS = 0.25  # fractional, so decode tasks fit beside Train workers on a 2-core machine
+DECODE_CPUS = 1.0  # a whole CPU per decode task: as many at once as there are free cores (see quiet_context)
+READ_MIN_BLOCKS = 8  # Ray's default (200) cut each 1000-row shard into 26 blocks of 38 rows
+DECODE_CHUNK = 256  # rows decoded at a time inside a task: the size of the blocks that leave it
 STREAM_OBJECT_STORE = 512 << 20  # bytes of blocks a dataset may hold in flight: keeps memory flat as data grows
 
 
@@ -21,18 +24,33 @@ def split_path(root: str, split: str) -> str:
 
 
 def quiet_context() -> ray.data.DataContext:
-    """This process's Ray Data context (copied into each dataset made after): no progress bars (progress comes
-    from rank 0), and the V1 parquet reader. Measured on Ray 2.60: the V2 reader's ListFiles step holds every
-    execution for 7-12 s (its thread pool's shutdown waits out join timeouts) and reads each file as one block,
-    so a 6-file split took 8 s to stream its captions against 0.4 s for V1, which also splits files into blocks
-    that decode tasks share. Blocks in flight are capped at STREAM_OBJECT_STORE bytes: without a cap the reader
-    ran ahead of decoding and peak memory grew with the dataset (2.7 GiB at 10k rows, 4.9 GiB at 100k)."""
+    """This process's Ray Data context (copied into each dataset made after), as measured on Ray 2.60 with
+    experiments/benchmarks/data_pipeline.py on 2 cores:
+
+    - no progress bars (progress comes from rank 0);
+    - the V1 parquet reader: V2's ListFiles step held every execution for 7-12 s and read each file as one block;
+    - blocks in flight capped at STREAM_OBJECT_STORE bytes: uncapped, the reader ran ahead of decoding and peak
+      memory grew with the dataset (2.7 GiB at 10k rows, 4.9 GiB at 100k);
+    - fewer, larger read blocks (READ_MIN_BLOCKS), decode tasks of a whole CPU (DECODE_CPUS) and no per-operator
+      resource reservation: with 38-row blocks, quarter-CPU tasks and the reservation, one decode task ran at a
+      time on average and the pipeline reached 0.42x a plain single-process loop; with these, 1.5-1.7x."""
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.use_datasource_v2 = False
+    ctx.read_op_min_num_blocks = READ_MIN_BLOCKS
+    ctx.op_resource_reservation_enabled = False
     limits = ctx.execution_options.resource_limits
     ctx.execution_options.resource_limits = limits.copy(object_store_memory=STREAM_OBJECT_STORE)
     return ctx
+
+
+def decode_block(batch: dict[str, Any], *, chunk: int = DECODE_CHUNK, **kwargs: Any) -> Iterator[dict[str, Any]]:
+    """A whole read block through ``counted_preprocess``, ``chunk`` rows at a time, each chunk its own output block.
+    Taking whole blocks (no ``batch_size``) lets Ray fuse the read and the decode into one task where a file is read
+    as one block; a task holds one chunk of decoded images at a time."""
+    rows = len(batch["txt"])
+    for start in range(0, rows, chunk):
+        yield counted_preprocess({k: v[start:start + chunk] for k, v in batch.items()}, **kwargs)
 
 
 def train_dataset(cfg: RunConfig, image_cache: dict[str, Any] | None = None,
@@ -48,8 +66,7 @@ def train_dataset(cfg: RunConfig, image_cache: dict[str, Any] | None = None,
                               batch_format="numpy", batch_size=256, num_cpus=DECODE_CPUS)
     files = files if files is not None else verify_split(split_path(cfg.data.root, cfg.data.train))
     columns = ["jpg", "txt", "txts"] if has_column(files, "txts") else ["jpg", "txt"]
-    ds = ray.data.read_parquet(files, shuffle="files").select_columns(columns)
+    ds = ray.data.read_parquet(files, shuffle="files", columns=columns, num_cpus=DECODE_CPUS)
     kwargs = dict(size=cfg.image.size, tokenizer=cfg.text.tokenizer, max_len=cfg.text.max_len,
                   area_min=cfg.data.crop_area_min, counter=counter)
-    return ds.map_batches(counted_preprocess, fn_kwargs=kwargs, batch_format="numpy", batch_size=256,
-                          num_cpus=DECODE_CPUS)
+    return ds.map_batches(decode_block, fn_kwargs=kwargs, batch_format="numpy", batch_size=None, num_cpus=DECODE_CPUS)
