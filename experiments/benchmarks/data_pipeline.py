@@ -13,7 +13,7 @@ Both sides run the training transform (`preprocess_batch`: decode, inception cro
 Prints rows/s of each over the same --rows rows, --repeats passes each, alternated in this one run, and ray/plain of
 the medians (goal >= 1.6x on 2 cores); then the peak memory (PSS, summed over this process and every Ray process
 it started, sampled every 0.25 s) while the ray pipeline streams --rows vs --big-rows rows (goal: within 10 %).
-About 11 minutes on a 2-core CPU (building the shards takes ~40 s of it).
+About 6 minutes on a 2-core CPU (building the shards takes ~40 s of it).
 """
 
 from __future__ import annotations

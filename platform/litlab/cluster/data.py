@@ -16,7 +16,7 @@ from litlab.data.transforms import tokenize_batch
 DECODE_CPUS = 1.0  # a whole CPU per decode task: as many at once as there are free cores (see quiet_context)
 READ_MIN_BLOCKS = 8  # Ray's default (200) cut each 1000-row shard into 26 blocks of 38 rows
 DECODE_CHUNK = 256  # rows decoded at a time inside a task: the size of the blocks that leave it
-STREAM_OBJECT_STORE = 512 << 20  # bytes of blocks a dataset may hold in flight: keeps memory flat as data grows
+STREAM_OBJECT_STORE = 256 << 20  # bytes of blocks a dataset may hold in flight: keeps memory flat as data grows
 
 
 def split_path(root: str, split: str) -> str:
@@ -33,7 +33,9 @@ def quiet_context() -> ray.data.DataContext:
       memory grew with the dataset (2.7 GiB at 10k rows, 4.9 GiB at 100k);
     - fewer, larger read blocks (READ_MIN_BLOCKS), decode tasks of a whole CPU (DECODE_CPUS) and no per-operator
       resource reservation: with 38-row blocks, quarter-CPU tasks and the reservation, one decode task ran at a
-      time on average and the pipeline reached 0.42x a plain single-process loop; with these, 1.5-1.7x."""
+      time on average and the pipeline reached 0.42x a plain single-process loop on 4k rows; with these 1.5x,
+      and 1.33-1.38x on the benchmark's 10k rows (0.62x before). Peak memory then grows 1.3x from 10k to 100k
+      rows (it was flat): re-enabling the reservation halved the throughput, and a 256 MiB cap left the growth."""
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.use_datasource_v2 = False
