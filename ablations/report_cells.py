@@ -31,13 +31,18 @@ class CellResult:
             return None
         return self.run["params"].get(key, self.run["tags"].get(key))
 
-    def whole_number(self, key: str) -> int | None:
-        """A config value that counts something (steps, batch size), or None when absent or not a number."""
+    def number(self, key: str) -> float | None:
+        """A numeric config value (learning rate, steps...), or None when absent or not a number."""
         text = self.setting(key)
         try:
-            return int(float(text)) if text is not None else None
+            return float(text) if text is not None else None
         except ValueError:
             return None
+
+    def whole_number(self, key: str) -> int | None:
+        """A config value that counts something (steps, batch size), or None when absent or not a number."""
+        value = self.number(key)
+        return None if value is None else int(value)
 
     def history(self, name: str) -> list[tuple[int, float]]:
         """(step, value) of every logged evaluation of ``name`` in a finished run, by step ([] when absent)."""

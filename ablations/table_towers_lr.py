@@ -17,11 +17,7 @@ from table_towers import LOCKED_TEXT, PAPER_DIRECTION, by_setup, table2_note
 
 
 def lr_of(cell: CellResult) -> float | None:
-    text = cell.setting("optim.lr")
-    try:
-        return float(text) if text is not None else None
-    except ValueError:
-        return None
+    return cell.number("optim.lr")
 
 
 def top1(cell: CellResult, keys: Keys) -> float | None:

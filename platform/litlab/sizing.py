@@ -23,11 +23,11 @@ def fitting_trials(cells: Sequence[Cell], cluster_cpus: float, cluster_gpus: flo
     autoscaling cluster whose GPU nodes start on demand, pass --max-concurrent instead)."""
     if not cells:
         return 1
-    cpus = max(trial_needs(c)[0] for c in cells)
-    gpu_cell = max(cells, key=lambda c: trial_needs(c)[1])
-    gpus = trial_needs(gpu_cell)[1]
+    needs = {c.id: trial_needs(c) for c in cells}
+    cpus = max(n[0] for n in needs.values())
+    gpu_cell, (_, gpus) = max(needs.items(), key=lambda item: item[1][1])
     if gpus > 0 and cluster_gpus <= 0:
-        raise ConfigError(f"cell {gpu_cell.id} asks for {gpus:g} GPU(s) (train.workers x train.gpus_per_worker) but "
+        raise ConfigError(f"cell {gpu_cell} asks for {gpus:g} GPU(s) (train.workers x train.gpus_per_worker) but "
                           f"the cluster has none; set train.gpus_per_worker=0, or pass --max-concurrent on a cluster "
                           f"that adds GPU nodes on demand")
     fit = math.floor(cluster_cpus / cpus)

@@ -12,11 +12,12 @@ from litlab.cluster.skips import counted_preprocess
 from litlab.config import RunConfig
 from litlab.data.shards import has_column, verify_split
 from litlab.data.transforms import tokenize_batch
+from litlab.sizing import DATA_CPUS
 
-DECODE_CPUS = 1.0  # a whole CPU per decode task: as many at once as there are free cores (see quiet_context)
+DECODE_CPUS = DATA_CPUS  # each decode task takes the CPU a trial keeps for its data (see quiet_context)
 READ_MIN_BLOCKS = 8  # Ray's default (200) cut each 1000-row shard into 26 blocks of 38 rows
 DECODE_CHUNK = 256  # rows decoded at a time inside a task: the size of the blocks that leave it
-STREAM_OBJECT_STORE = 256 << 20  # bytes of blocks a dataset may hold in flight: keeps memory flat as data grows
+STREAM_OBJECT_STORE = 256 << 20  # bytes of blocks a dataset may hold in flight: bounds the reader's run-ahead
 
 
 def split_path(root: str, split: str) -> str:
