@@ -99,7 +99,7 @@ demo: data
 
 test: setup debs test-debs npm
 	$(BIN)/ruff check platform experiments ablations tests
-	$(BIN)/python -m pytest tests -q --durations=10
+	$(BIN)/python -m pytest tests -q --durations=25
 
 unit: setup debs npm
 	$(BIN)/python -m pytest tests -q -m "not system"
