@@ -37,7 +37,7 @@ import numpy as np
 import pyarrow.parquet as pq
 from litlab.config import RunConfig, apply_overrides
 from litlab.data.shards import Record, encode_jpeg, iter_rows, read_stats, write_shards
-from litlab.data.transforms import preprocess_batch
+from litlab.data.transforms import preprocess_batch, train_transform_kwargs
 from PIL import Image
 from skimage import data as skdata
 
@@ -68,11 +68,6 @@ def build(folder: Path, rows: int, big_rows: int) -> tuple[Path, Path]:
     return small, big
 
 
-def transform_kwargs(cfg: RunConfig) -> dict:
-    return {"size": cfg.image.size, "tokenizer": cfg.text.tokenizer, "max_len": cfg.text.max_len,
-            "area_min": cfg.data.crop_area_min}
-
-
 def transform_files(files: list[Path], kw: dict) -> int:
     """Rows that came out of the training transform over ``files``, read in 256-row batches."""
     n = 0
@@ -85,7 +80,7 @@ def transform_files(files: list[Path], kw: dict) -> int:
 def plain(split: Path, cfg: RunConfig, pool: multiprocessing.pool.Pool | None = None) -> float:
     """rows/s of one process transforming every row of ``split``; with ``pool``, of its processes each taking
     every n-th file (no framework: what the cores give at best)."""
-    files, kw = sorted(split.glob("*.parquet")), transform_kwargs(cfg)
+    files, kw = sorted(split.glob("*.parquet")), train_transform_kwargs(cfg)
     tic = time.perf_counter()
     if pool is None:
         n = transform_files(files, kw)

@@ -12,6 +12,7 @@ from litlab.data.transforms import (
     load_image,
     pick_caption,
     preprocess_batch,
+    train_transform_kwargs,
 )
 from litlab.tokenizers import get_tokenizer
 from PIL import Image
@@ -105,3 +106,13 @@ def test_preprocess_trains_on_the_txts_column_when_present():
     batch = {"jpg": [good], "txt": ["a cat"], "txts": [np.array(["zebra crossing"], dtype=object)]}
     out = preprocess_batch(batch, size=16, tokenizer="wordpiece_minilm", max_len=16, seed=0)
     assert (out["ids"] == get_tokenizer("wordpiece_minilm", 16)(["zebra crossing"]).ids).all()
+
+
+def test_a_runs_training_transform_follows_its_config():
+    from litlab.config import RunConfig, apply_overrides
+
+    cfg = apply_overrides(RunConfig(), {"image.size": 24, "text.max_len": 8, "data.crop_area_min": 0.3})
+    kw = train_transform_kwargs(cfg)
+    assert kw == {"size": 24, "tokenizer": cfg.text.tokenizer, "max_len": 8, "area_min": 0.3}
+    out = preprocess_batch({"jpg": [encoded(PHOTO, "JPEG")], "txt": ["a cat"]}, **kw)
+    assert out["image"].shape == (1, 24, 24, 3) and out["ids"].shape == (1, 8)

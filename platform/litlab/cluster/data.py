@@ -12,7 +12,7 @@ from litlab import storage
 from litlab.cluster.skips import counted_preprocess
 from litlab.config import RunConfig
 from litlab.data.shards import has_column, verify_split
-from litlab.data.transforms import tokenize_batch
+from litlab.data.transforms import tokenize_batch, train_transform_kwargs
 from litlab.sizing import DATA_CPUS
 
 DECODE_CPUS = DATA_CPUS  # each decode task takes the CPU a trial keeps for its data (see quiet_context)
@@ -75,6 +75,5 @@ def train_dataset(cfg: RunConfig, image_cache: dict[str, Any] | None = None,
     columns = ["jpg", "txt", "txts"] if has_column(files, "txts") else ["jpg", "txt"]
     ds = ray.data.read_parquet(files, shuffle="files", columns=columns, num_cpus=DECODE_CPUS,
                                override_num_blocks=max(len(files), READ_MIN_BLOCKS))
-    kwargs = dict(size=cfg.image.size, tokenizer=cfg.text.tokenizer, max_len=cfg.text.max_len,
-                  area_min=cfg.data.crop_area_min, counter=counter)
+    kwargs = {**train_transform_kwargs(cfg), "counter": counter}
     return ds.map_batches(decode_block, fn_kwargs=kwargs, batch_format="pyarrow", batch_size=None, num_cpus=DECODE_CPUS)

@@ -16,11 +16,15 @@ import io
 import math
 from collections import Counter
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
 
 from litlab.tokenizers import get_tokenizer
+
+if TYPE_CHECKING:
+    from litlab.config import RunConfig
 
 MAX_PIXELS = 64_000_000  # decompression-bomb guard
 SKIP_REASONS = ("empty_caption", "corrupt_image", "too_large")
@@ -135,6 +139,12 @@ def decode_rows(jpgs: Sequence, texts: Sequence, size: int, area_min: float = 1.
         kept.append(i)
         captions.append(caption)
     return kept, images, captions
+
+
+def train_transform_kwargs(cfg: RunConfig) -> dict[str, Any]:
+    """``preprocess_batch``'s settings for a run's training rows (the tower's size, the tokenizer, the crop)."""
+    return {"size": cfg.image.size, "tokenizer": cfg.text.tokenizer, "max_len": cfg.text.max_len,
+            "area_min": cfg.data.crop_area_min}
 
 
 def preprocess_batch(batch: dict[str, Sequence], *, size: int, tokenizer: str, max_len: int,
