@@ -34,7 +34,7 @@ MINILM = {"text.arch": "minilm_l6", "text.tokenizer": WP}  # a text tower that L
 STUDIES = [
     Study("towers", {"setup": SETTINGS, "optim.steps": (2500, 10000, 30000)}, fixed=MINILM,
           doc="Figure 3: every image/text tower setting (L locked, U unlocked, u from scratch) at several lengths"),
-    Study("towers_lr", {"setup": SETTINGS, "optim.lr": (1e-4, 3e-4, 1e-3, 3e-3)}, fixed=MINILM,
+    Study("towers_lr", {"setup": SETTINGS, "optim.lr": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)}, fixed=MINILM,
           doc="a learning-rate search per setting, so that the towers study's order is not an artefact of one lr"),
     Study("image_encoders", {"image.arch": ("efficientnet_lite0", "mobilenet_v2"), "setup": ("Lu", "uu")},
           doc="Table 3: each image tower whose weights ship here, locked (Lu) and from random init (uu); users "
@@ -62,13 +62,13 @@ class Preset:
     axes: dict[str, dict[str, tuple[Any, ...]]] = field(default_factory=dict)  # study -> axis values it shrinks
 
 
-SMALL = {"image.size": 64, "data.batch_size": 32, "eval.max_images": 1000, "train.workers": 2,
+SMALL = {"image.size": 64, "data.batch_size": 32, "eval.max_images": 1000,
          "optim.warmup_steps": 10, "eval.evals": ("zeroshot/fmnist-test", "retrieval/emoji-heldout")}
 PRESETS = {
     "smoke": Preset(
         "2 cells (Lu, uu), 150 steps at 64 px, small text transformer: minutes on a laptop CPU",
         {"image.size": 64, "text.arch": "transformer_tiny", "optim.steps": 150, "optim.warmup_steps": 15,
-         "data.batch_size": 64, "eval.max_images": 2000, "train.workers": 2},
+         "data.batch_size": 64, "eval.max_images": 2000},
         [Study("towers", {"setup": ("Lu", "uu")}, doc="Figure 3 (two settings)")],
     ),
     "paper-small": Preset(
@@ -76,7 +76,7 @@ PRESETS = {
         "towers, 60 steps with evaluations every 20 (the curves); `--study towers` (7 cells) takes ~14 min on "
         "2 CPU cores",
         {**SMALL, "optim.steps": 60, "eval.every": 20, "text.arch": "transformer_tiny"},
-        axes={"towers": {"optim.steps": (60,)}, "towers_lr": {"optim.lr": (3e-4, 1e-3, 3e-3)},
+        axes={"towers": {"optim.steps": (60,)},
               "text_models": {"text.arch": ("minilm_l6_scratch", "t5_tiny", "transformer_tiny")},
               "loss": {"data.batch_size": (16, 32, 64)}},
     ),
@@ -165,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.dry_run:
             for c in cells:
                 print(f"{c.id:40s} studies={','.join(c.studies)} hash={c.hash}")
-            print(f"{len(cells)} cells")
+            print(f"{len(cells)} cells" + ("; hashes before train.workers=0 is sized from the cluster at run time"
+                                             if any(not c.config.train.workers for c in cells) else ""))
             return 0
         check_data(cells)
         uri = tracking_uri(args)
@@ -176,20 +177,26 @@ def main(argv: list[str] | None = None) -> int:
         # A job's working directory is a temporary copy that Ray's runtime-env agents may delete while the job runs
         # (seen with two raylets on one machine, which share it); Tune resolves paths against the cwd at the end.
         os.chdir(Path.home())
-    from litlab.cluster.session import connect
+    from litlab.cluster.session import cluster_nodes, connect
     from litlab.cluster.tune import run_sweep
-    from litlab.sizing import fitting_trials
+    from litlab.sizing import describe, fitting_trials, sized_cells
 
     sweep = args.sweep or args.preset
     print(f"sweep {sweep!r}: {len(cells)} cells -> MLflow {uri}", flush=True)
     resources = connect(args.address)
     try:
+        nodes = cluster_nodes()
+        auto = [c.id for c in cells if not c.config.train.workers]
+        cells = sized_cells(cells, nodes)
         concurrent = args.max_concurrent or fitting_trials(cells, resources.get("CPU", 1.0), resources.get("GPU", 0.0))
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"cluster: {resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs -> {concurrent} trial(s) "
-          f"at a time", flush=True)
+    print(f"cluster: {resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs on {len(nodes)} node(s) -> "
+          f"{concurrent} trial(s) at a time", flush=True)
+    if auto:
+        print(f"train.workers=0 in {len(auto)} cell(s), sized from the largest node: "
+              f"{describe(next(c for c in cells if c.id == auto[0]).config.train)}", flush=True)
     results = run_sweep(cells, sweep=sweep, tracking_uri=uri, storage=args.storage, max_concurrent=concurrent)
     for r in results:
         shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(r.metrics.items()) if k.startswith("zeroshot"))

@@ -111,7 +111,9 @@ class Eval:
 
 @dataclass(frozen=True)
 class Train:
-    workers: int = 2  # Ray Train workers per run
+    # Ray Train workers per run; 0 = sized from the cluster when the run starts (litlab.sizing.auto_train sets
+    # workers, cpus_per_worker, gpus_per_worker and torch_threads); any other value keeps the four as given
+    workers: int = 0
     cpus_per_worker: float = 0.5  # fractional so Ray Data and two trials fit on a 2-core machine
     gpus_per_worker: float = 0.0
     seed: int = 0
@@ -120,6 +122,13 @@ class Train:
     checkpoint_every: int = 0  # resumable checkpoint (model, optimizer, schedule, step) every N steps; 0 = final only
     max_failures: int = 2  # worker-group restarts from the last checkpoint before the run fails
     precompute: bool = False  # train a locked image tower from embeddings computed once (litlab.models.precomputed)
+
+    def __post_init__(self) -> None:
+        if self.workers < 0:
+            raise ConfigError(f"train.workers must be >= 1, or 0 to size it from the cluster; got {self.workers}")
+        if self.workers and self.cpus_per_worker <= 0 and self.gpus_per_worker <= 0:
+            raise ConfigError("train.cpus_per_worker and train.gpus_per_worker are both 0: a worker needs a CPU "
+                              "share or a GPU")
 
 
 @dataclass(frozen=True)

@@ -1,19 +1,63 @@
-"""How many trials of a sweep fit on a cluster at once, from its CPUs and GPUs (plain Python, no Ray)."""
+"""Sizing from the cluster's resources (plain Python, no Ray): a run's Train workers when ``train.workers=0``, and
+how many trials of a sweep fit at once."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
-from litlab.config import ConfigError
+from litlab.config import ConfigError, Train
 from litlab.grid import Cell
 
 DATA_CPUS = 1.0  # kept free per trial for Ray Data (its file listing task asks for a whole CPU); less deadlocks reads
+CPU_WORKERS = 2  # workers of a run on a cluster without GPUs: data-parallel, so the global/local loss split is real
+MIN_CPUS_PER_WORKER = 0.5  # shares are whole or half CPUs; never less, however small the node
+
+
+@dataclass(frozen=True)
+class Node:
+    """One alive node's schedulable resources (from ``ray.nodes()``)."""
+
+    cpus: float
+    gpus: float = 0.0
+
+
+def auto_train(train: Train, nodes: Sequence[Node]) -> Train:
+    """``train`` with workers, CPUs/GPUs per worker and torch threads sized from the cluster when
+    ``train.workers == 0`` (else unchanged). A run's workers stay within the largest node, so its all-gathers
+    never cross the network: one worker per GPU of the largest GPU node; on a cluster without GPUs, CPU_WORKERS
+    workers. The node's CPUs, less DATA_CPUS for Ray Data, are shared evenly among them (rounded down to half
+    CPUs, at least MIN_CPUS_PER_WORKER), and each worker's torch uses its whole CPUs as threads."""
+    if train.workers:
+        return train
+    if not nodes:
+        raise ConfigError("train.workers=0 sizes a run from the cluster's nodes, but the cluster lists none")
+    gpu_nodes = [n for n in nodes if n.gpus >= 1]
+    node = max(gpu_nodes or nodes, key=lambda n: (n.gpus, n.cpus))
+    workers = int(node.gpus) if gpu_nodes else CPU_WORKERS
+    cpus = max(MIN_CPUS_PER_WORKER, math.floor(2 * (node.cpus - DATA_CPUS) / workers) / 2)
+    return replace(train, workers=workers, cpus_per_worker=cpus, gpus_per_worker=1.0 if gpu_nodes else 0.0,
+                   torch_threads=max(1, int(cpus)))
+
+
+def sized_cells(cells: Sequence[Cell], nodes: Sequence[Node]) -> list[Cell]:
+    """The cells with ``auto_train`` applied: their config (and so its hash, the sweep's resume key) records the
+    workers they really ran with; re-running on the same cluster finds the same hashes."""
+    return [replace(c, config=replace(c.config, train=auto_train(c.config.train, nodes))) for c in cells]
+
+
+def describe(train: Train) -> str:
+    """One line for the driver's log, e.g. '2 workers x 0.5 CPU, 0 GPU, 1 torch thread(s) each'."""
+    return (f"{train.workers} workers x {train.cpus_per_worker:g} CPU, {train.gpus_per_worker:g} GPU, "
+            f"{train.torch_threads} torch thread(s) each")
 
 
 def trial_needs(cell: Cell) -> tuple[float, float]:
     """(CPUs, GPUs) one trial of ``cell`` holds: its Train workers plus DATA_CPUS for its data pipeline."""
     train = cell.config.train
+    if not train.workers:
+        raise ValueError(f"cell {cell.id} has train.workers=0: size it from the cluster first (sized_cells)")
     return train.workers * train.cpus_per_worker + DATA_CPUS, train.workers * train.gpus_per_worker
 
 

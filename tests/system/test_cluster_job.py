@@ -54,6 +54,8 @@ def test_submitted_smoke_grid_runs_on_both_nodes_from_s3_and_logs_both_cells(clu
     assert sorted(r["tags"]["setup"] for r in runs) == ["Lu", "uu"]
     assert all(r["status"] == "FINISHED" and "zeroshot/fmnist-test/top1" in r["metrics"] for r in runs)
     assert all(r["params"]["data.root"] == "s3://litlab/data" for r in runs)
+    assert "sized from the largest node: 2 workers x 0.5 CPU, 0 GPU" in job.stdout  # two 1-CPU raylets
+    assert all(r["params"]["train.workers"] == "2" for r in runs)
     nodes = _nodes_that_worked(env, dashboard)
     assert len(nodes["all"]) == 2, nodes  # the head and the second raylet both joined
     assert nodes["used"] == nodes["all"], nodes  # and both ran the job's tasks or actors

@@ -55,6 +55,8 @@ def test_both_cells_finish_with_metrics_in_mlflow(sweep):
     for r in runs:
         assert r["status"] == "FINISHED"
         assert r["params"]["optim.steps"] == "6" and r["params"]["setup"] == r["tags"]["setup"]
+        # train.workers=0 (the default), sized from this cluster's one node of 2 CPUs (litlab.sizing.auto_train)
+        assert (r["params"]["train.workers"], r["params"]["train.cpus_per_worker"]) == ("2", "0.5")
         assert 0.0 <= r["metrics"]["zeroshot/fmnist-test/top1"] <= 1.0
         steps = [m.step for m in client(uri).get_metric_history(r["run_id"], "train/loss")]
         assert steps == [2, 4, 6]  # every logged step once, from rank 0 only

@@ -1,15 +1,15 @@
-"""litlab.sizing: trials at once from the cluster's CPUs and GPUs."""
+"""litlab.sizing: a run's workers (train.workers=0) and the trials at once, from the cluster's CPUs and GPUs."""
 
 from __future__ import annotations
 
 import pytest
 from litlab.config import ConfigError, RunConfig, apply_overrides
 from litlab.grid import Study, expand
-from litlab.sizing import DATA_CPUS, fitting_trials, trial_needs
+from litlab.sizing import DATA_CPUS, Node, auto_train, fitting_trials, sized_cells, trial_needs
 
 
-def cells(n: int = 4, **overrides):
-    base = apply_overrides(RunConfig(), overrides)
+def cells(n: int = 4, workers: int = 2, **overrides):
+    base = apply_overrides(RunConfig(), {"train.workers": workers, **overrides})
     return expand(base, [Study("s", {"optim.lr": tuple(1e-4 * (i + 1) for i in range(n))})])
 
 
@@ -35,3 +35,43 @@ def test_a_gpu_grid_on_a_cluster_without_gpus_is_an_error_naming_the_cell():
     grid = cells(2, **{"train.gpus_per_worker": 0.5})
     with pytest.raises(ConfigError, match=r"cell optim.lr=0.0001 asks for 1 GPU\(s\).*has none.*--max-concurrent"):
         fitting_trials(grid, 16, 0)
+
+
+@pytest.mark.parametrize(("nodes", "expected"), [
+    ([Node(2)], (2, 0.5, 0.0, 1)),  # this 2-core machine: 1 CPU left for Ray Data, shared by two workers
+    ([Node(1), Node(1)], (2, 0.5, 0.0, 1)),  # make cluster-up's two 1-CPU raylets: never under half a CPU
+    ([Node(16)], (2, 7.5, 0.0, 7)),
+    ([Node(8), Node(32)], (2, 15.5, 0.0, 15)),  # the largest node
+    ([Node(16, 8)], (8, 1.5, 1.0, 1)),  # one worker per GPU; 15 CPUs / 8 rounded down to halves
+    ([Node(4), Node(96, 8), Node(48, 4)], (8, 11.5, 1.0, 11)),  # the largest GPU node, not the CPU head
+    ([Node(8, 1)], (1, 7.0, 1.0, 7)),
+])
+def test_workers_0_is_sized_from_the_largest_node(nodes, expected):
+    train = auto_train(RunConfig().train, nodes)
+    assert (train.workers, train.cpus_per_worker, train.gpus_per_worker, train.torch_threads) == expected
+
+
+def test_explicit_workers_are_kept_as_given():
+    train = apply_overrides(RunConfig(), {"train.workers": 3, "train.cpus_per_worker": 2.0}).train
+    assert auto_train(train, [Node(64, 8)]) == train
+
+
+def test_sized_cells_record_the_workers_in_their_config_and_hash():
+    unsized = cells(2, workers=0)
+    sized = sized_cells(unsized, [Node(16, 4)])
+    assert [c.config.train.workers for c in sized] == [4, 4]
+    assert [c.hash for c in sized] != [c.hash for c in unsized]
+    assert [c.hash for c in sized] == [c.hash for c in sized_cells(unsized, [Node(16, 4)])]  # resume key is stable
+    assert fitting_trials(sized, 32, 8) == 2
+
+
+def test_unsized_cells_cannot_be_counted_and_an_empty_cluster_is_an_error():
+    with pytest.raises(ValueError, match="train.workers=0"):
+        fitting_trials(cells(1, workers=0), 8)
+    with pytest.raises(ConfigError, match="lists none"):
+        auto_train(RunConfig().train, [])
+
+
+def test_a_negative_worker_count_is_a_config_error():
+    with pytest.raises(ConfigError, match=r"train.workers must be >= 1, or 0 .* got -1"):
+        apply_overrides(RunConfig(), {"train.workers": -1})

@@ -6,6 +6,8 @@ import os
 
 import ray
 
+from litlab.sizing import Node
+
 # Env vars forwarded to every Ray worker (driver env does not reach workers of a `ray start` cluster).
 FORWARDED = ("LITLAB_DATA_ROOT", "HF_HUB_OFFLINE", "MLFLOW_DISABLE_TELEMETRY", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S",
              "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
@@ -28,6 +30,11 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> dict[str
         # The dashboard stays on: Ray Train's placement-group cleaner polls the state API it serves.
         ray.init(address=address, runtime_env={"env_vars": worker_env()}, log_to_driver=True, **kwargs)
     return ray.cluster_resources()
+
+
+def cluster_nodes() -> list[Node]:
+    """The alive nodes' CPUs and GPUs, for ``litlab.sizing.auto_train``."""
+    return [Node(n["Resources"].get("CPU", 0.0), n["Resources"].get("GPU", 0.0)) for n in ray.nodes() if n["Alive"]]
 
 
 def shutdown() -> None:

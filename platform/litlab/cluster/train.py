@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 import ray.train
@@ -16,6 +17,7 @@ from litlab.cluster.checkpoints import report_checkpoint, restore
 from litlab.cluster.data import split_path, train_dataset
 from litlab.cluster.dedup import ensure_dedup_split
 from litlab.cluster.precompute import ensure_image_cache
+from litlab.cluster.session import cluster_nodes
 from litlab.cluster.shard_batches import ShardBatches
 from litlab.cluster.skips import build_skip_metrics, new_counter, skip_metrics
 from litlab.cluster.tracking import RunLogger
@@ -24,6 +26,7 @@ from litlab.data.shards import verify_split
 from litlab.distributed import all_gather_with_grad
 from litlab.evaluators.suite import suite_for
 from litlab.models.build import build_model
+from litlab.sizing import auto_train, describe
 
 
 def train_loop_per_worker(payload: dict[str, Any]) -> None:
@@ -100,6 +103,7 @@ def _logger(payload: dict[str, Any], rank: int, start: int, position: dict[str, 
 
 def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_id: str) -> ray.train.Result:
     """Train one cell with a TorchTrainer; raises ray.train.TrainingFailedError on failure."""
+    cfg = sized(cfg, tracking_uri, run_id)
     cfg = deduplicated(cfg, tracking_uri, run_id)
     cache = ensure_image_cache(cfg) if cfg.train.precompute else None
     counter = new_counter()
@@ -116,6 +120,16 @@ def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_
         datasets={"train": train_dataset(cfg, cache, counter, files)},
     )
     return trainer.fit()
+
+
+def sized(cfg: RunConfig, tracking_uri: str, run_id: str) -> RunConfig:
+    """With ``train.workers=0`` (a run started outside a sweep, which sizes its cells itself), the workers are
+    sized from the cluster now, and the run is tagged with what they came to."""
+    if cfg.train.workers:
+        return cfg
+    cfg = replace(cfg, train=auto_train(cfg.train, cluster_nodes()))
+    RunLogger(tracking_uri, run_id).set_tag("train.sized", describe(cfg.train))
+    return cfg
 
 
 def deduplicated(cfg: RunConfig, tracking_uri: str, run_id: str) -> RunConfig:
