@@ -67,6 +67,21 @@ def order_check(best: dict[str, CellResult], keys: Keys) -> str:
             f"Paper direction (Figure 3, Table 2): {PAPER_DIRECTION}.")
 
 
+def edge_note(cells: Sequence[CellResult], best: dict[str, CellResult]) -> str:
+    """Settings whose best lr is the lowest or highest one searched: a wider search might find a better one, so
+    their value is a lower bound of what the setting can do."""
+    lrs = sorted({lr for c in cells if (lr := lr_of(c)) is not None})
+    if len(lrs) < 2:
+        return "Search range: fewer than two learning rates, so no setting's best can be told from the range's edge."
+    edges = {lrs[0]: "lowest", lrs[-1]: "highest"}
+    at_edge = [f"{s} at {_lr_text(lr)} ({edges[lr]})" for s, c in best.items() if (lr := lr_of(c)) in edges]
+    span = f"{_lr_text(lrs[0])}-{_lr_text(lrs[-1])}"
+    if not at_edge:
+        return f"Search range {span}: every setting's best lr lies inside it."
+    return (f"Search range {span}: best lr at its edge for {', '.join(at_edge)}; a wider search might do better "
+            f"there, so those values are lower bounds.")
+
+
 def lr_plot(cells: Sequence[CellResult], keys: Keys) -> Plot:
     series = []
     for setup, group in by_setup(cells).items():
@@ -81,6 +96,8 @@ def lr_plot(cells: Sequence[CellResult], keys: Keys) -> Plot:
 @STUDY_TABLES.register("towers_lr")
 def towers_lr(cells: Sequence[CellResult]) -> StudyReport:
     keys = Keys.of(cells)
-    notes = (order_check(best_cells(cells, keys), keys), paper.FIGURE3.cited(), table2_note(), *status_notes(cells))
+    best = best_cells(cells, keys)
+    notes = (order_check(best, keys), edge_note(cells, best), paper.FIGURE3.cited(), table2_note(),
+             *status_notes(cells))
     return StudyReport("towers_lr", "Figure 3 / Table 2 — tower settings after a learning-rate search",
                        (search_table(cells, keys),), notes, (lr_plot(cells, keys),))

@@ -61,3 +61,15 @@ def test_curve_per_setting_over_lr_on_a_log_axis(tmp_path):
     (ax,) = report_plots.figure(plot).axes
     assert ax.get_xscale() == "log" and len(ax.get_lines()) == 4
     assert report_plots.save_png(plot, tmp_path).stat().st_size > 10_000
+
+
+def test_a_best_lr_at_the_edge_of_the_search_is_called_a_lower_bound():
+    rep = build("towers_lr", *lr_sweep())
+    assert rep.notes[1] == ("Search range 0.0003-0.003: best lr at its edge for uu at 0.0003 (lowest); a wider "
+                            "search might do better there, so those values are lower bounds.")
+    plan, runs = lr_sweep()
+    for r in runs:
+        if r["tags"]["setup"] == "uu" and r["params"]["optim.lr"] == "0.001":
+            r["metrics"][ZS] = 0.5
+    inside = "Search range 0.0003-0.003: every setting's best lr lies inside it."
+    assert build("towers_lr", plan, runs).notes[1] == inside
