@@ -28,7 +28,8 @@ def auto_train(train: Train, nodes: Sequence[Node]) -> Train:
     ``train.workers == 0`` (else unchanged). A run's workers stay within the largest node, so its all-gathers
     never cross the network: one worker per GPU of the largest GPU node; on a cluster without GPUs, CPU_WORKERS
     workers. The node's CPUs, less DATA_CPUS for Ray Data, are shared evenly among them (rounded down to half
-    CPUs, at least MIN_CPUS_PER_WORKER), and each worker's torch uses its whole CPUs as threads."""
+    CPUs, at least MIN_CPUS_PER_WORKER, except that GPU workers take the exact share, even 0, when the node has
+    too few CPUs for that), and each worker's torch uses its whole CPUs as threads (at least 1)."""
     if train.workers:
         return train
     if not nodes:
@@ -36,7 +37,10 @@ def auto_train(train: Train, nodes: Sequence[Node]) -> Train:
     gpu_nodes = [n for n in nodes if n.gpus >= 1]
     node = max(gpu_nodes or nodes, key=lambda n: (n.gpus, n.cpus))
     workers = int(node.gpus) if gpu_nodes else CPU_WORKERS
-    cpus = max(MIN_CPUS_PER_WORKER, math.floor(2 * (node.cpus - DATA_CPUS) / workers) / 2)
+    share = max(0.0, node.cpus - DATA_CPUS) / workers
+    cpus = max(MIN_CPUS_PER_WORKER, math.floor(2 * share) / 2)
+    if gpu_nodes and cpus * workers > max(0.0, node.cpus - DATA_CPUS):  # a GPU node short of CPUs: exact shares
+        cpus = share
     return replace(train, workers=workers, cpus_per_worker=cpus, gpus_per_worker=1.0 if gpu_nodes else 0.0,
                    torch_threads=max(1, int(cpus)))
 
@@ -74,6 +78,12 @@ def fitting_trials(cells: Sequence[Cell], cluster_cpus: float, cluster_gpus: flo
         raise ConfigError(f"cell {gpu_cell} asks for {gpus:g} GPU(s) (train.workers x train.gpus_per_worker) but "
                           f"the cluster has none; set train.gpus_per_worker=0, or pass --max-concurrent on a cluster "
                           f"that adds GPU nodes on demand")
+    if cpus > cluster_cpus:
+        big = max(needs, key=lambda cell: needs[cell][0])
+        raise ConfigError(f"cell {big} asks for {cpus:g} CPUs (train.workers x train.cpus_per_worker, plus "
+                          f"{DATA_CPUS:g} for Ray Data) but the cluster has {cluster_cpus:g}; lower "
+                          f"train.workers or train.cpus_per_worker, or pass --max-concurrent on a cluster that adds "
+                          f"nodes on demand")
     fit = math.floor(cluster_cpus / cpus)
     if gpus > 0:
         fit = min(fit, math.floor(cluster_gpus / gpus))

@@ -22,7 +22,6 @@ def test_a_trial_holds_its_workers_and_one_cpu_for_ray_data():
     (2, 0, {}, 1),  # 2 workers x 0.5 + 1 = 2 CPUs a trial
     (8, 0, {}, 4),
     (64, 0, {}, 4),  # never more than one per cell
-    (1, 0, {}, 1),  # at least one
     (64, 8, {"train.workers": 2, "train.gpus_per_worker": 1.0}, 4),  # CPUs allow 32, GPUs 4
     (64, 3, {"train.workers": 2, "train.gpus_per_worker": 1.0}, 1),
     (4, 8, {"train.workers": 1, "train.gpus_per_worker": 1.0}, 2),  # CPUs bind: 1.5 a trial
@@ -45,6 +44,8 @@ def test_a_gpu_grid_on_a_cluster_without_gpus_is_an_error_naming_the_cell():
     ([Node(16, 8)], (8, 1.5, 1.0, 1)),  # one worker per GPU; 15 CPUs / 8 rounded down to halves
     ([Node(4), Node(96, 8), Node(48, 4)], (8, 11.5, 1.0, 11)),  # the largest GPU node, not the CPU head
     ([Node(8, 1)], (1, 7.0, 1.0, 7)),
+    ([Node(4, 8)], (8, 0.375, 1.0, 1)),  # 3 CPUs for 8 GPU workers: exact shares, the trial still fits the node
+    ([Node(1, 2)], (2, 0.0, 1.0, 1)),
 ])
 def test_workers_0_is_sized_from_the_largest_node(nodes, expected):
     train = auto_train(RunConfig().train, nodes)
@@ -75,3 +76,8 @@ def test_unsized_cells_cannot_be_counted_and_an_empty_cluster_is_an_error():
 def test_a_negative_worker_count_is_a_config_error():
     with pytest.raises(ConfigError, match=r"train.workers must be >= 1, or 0 .* got -1"):
         apply_overrides(RunConfig(), {"train.workers": -1})
+
+
+def test_a_trial_larger_than_the_cluster_is_an_error_not_a_hang():
+    with pytest.raises(ConfigError, match=r"cell optim.lr=0.0001 asks for 2 CPUs .* the cluster has 1; lower"):
+        fitting_trials(cells(2), 1)
