@@ -177,23 +177,21 @@ def main(argv: list[str] | None = None) -> int:
         # A job's working directory is a temporary copy that Ray's runtime-env agents may delete while the job runs
         # (seen with two raylets on one machine, which share it); Tune resolves paths against the cwd at the end.
         os.chdir(Path.home())
-    from litlab.cluster.session import cluster_nodes, connect
+    from litlab.cluster.session import cluster_nodes, connect, sized_for_cluster
     from litlab.cluster.tune import run_sweep
-    from litlab.sizing import describe, fitting_trials, sized_cells
+    from litlab.sizing import describe
 
     sweep = args.sweep or args.preset
     print(f"sweep {sweep!r}: {len(cells)} cells -> MLflow {uri}", flush=True)
     resources = connect(args.address)
+    auto = [c.id for c in cells if not c.config.train.workers]
     try:
-        nodes = cluster_nodes()
-        auto = [c.id for c in cells if not c.config.train.workers]
-        cells = sized_cells(cells, nodes)
-        concurrent = args.max_concurrent or fitting_trials(cells, resources.get("CPU", 1.0), resources.get("GPU", 0.0))
+        cells, concurrent = sized_for_cluster(cells, args.max_concurrent)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"cluster: {resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs on {len(nodes)} node(s) -> "
-          f"{concurrent} trial(s) at a time", flush=True)
+    print(f"cluster: {resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs on "
+          f"{len(cluster_nodes())} node(s) -> {concurrent} trial(s) at a time", flush=True)
     if auto:
         print(f"train.workers=0 in {len(auto)} cell(s), sized from the largest node: "
               f"{describe(next(c for c in cells if c.id == auto[0]).config.train)}", flush=True)

@@ -37,15 +37,14 @@ def main() -> None:
     base = apply_overrides(RunConfig(), [*TINY.items(), ("optim.steps", args.steps), ("data.root", args.data_root)])
     cells = expand(base, [Study("towers", {"setup": SETUPS[: args.cells]})])
 
-    from litlab.cluster.session import connect
+    from litlab.cluster.session import connect, sized_for_cluster
     from litlab.cluster.tracking import fetch_cell_runs, local_store_uri
     from litlab.cluster.tune import run_sweep
-    from litlab.sizing import fitting_trials
 
     tic = time.perf_counter()
-    resources = connect()
+    connect()
     print(f"Ray start-up: {time.perf_counter() - tic:.1f} s (not counted)", flush=True)
-    concurrent = args.max_concurrent or fitting_trials(cells, resources.get("CPU", 1.0), resources.get("GPU", 0.0))
+    cells, concurrent = sized_for_cluster(cells, args.max_concurrent)  # as design_grid does
     with tempfile.TemporaryDirectory(prefix="litlab-sweep-bench") as tmp:
         uri = local_store_uri(Path(tmp) / "mlruns")
         tic = time.perf_counter()
