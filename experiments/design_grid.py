@@ -177,24 +177,25 @@ def main(argv: list[str] | None = None) -> int:
         # A job's working directory is a temporary copy that Ray's runtime-env agents may delete while the job runs
         # (seen with two raylets on one machine, which share it); Tune resolves paths against the cwd at the end.
         os.chdir(Path.home())
-    from litlab.cluster.session import cluster_nodes, connect, sized_for_cluster
+    from litlab.cluster.session import cluster_nodes, connect
     from litlab.cluster.tune import run_sweep
-    from litlab.sizing import describe
+    from litlab.sizing import describe, sized_sweep
 
     sweep = args.sweep or args.preset
     print(f"sweep {sweep!r}: {len(cells)} cells -> MLflow {uri}", flush=True)
     resources = connect(args.address)
-    auto = [c.id for c in cells if not c.config.train.workers]
+    nodes = cluster_nodes()
+    auto = [i for i, c in enumerate(cells) if not c.config.train.workers]
     try:
-        cells, concurrent = sized_for_cluster(cells, args.max_concurrent)
+        cells, concurrent = sized_sweep(cells, nodes, args.max_concurrent)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    print(f"cluster: {resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs on "
-          f"{len(cluster_nodes())} node(s) -> {concurrent} trial(s) at a time", flush=True)
+    print(f"cluster: {resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs on {len(nodes)} node(s) -> "
+          f"{concurrent} trial(s) at a time", flush=True)
     if auto:
         print(f"train.workers=0 in {len(auto)} cell(s), sized from the largest node: "
-              f"{describe(next(c for c in cells if c.id == auto[0]).config.train)}", flush=True)
+              f"{describe(cells[auto[0]].config.train)}", flush=True)
     results = run_sweep(cells, sweep=sweep, tracking_uri=uri, storage=args.storage, max_concurrent=concurrent)
     for r in results:
         shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(r.metrics.items()) if k.startswith("zeroshot"))

@@ -37,14 +37,15 @@ def main() -> None:
     base = apply_overrides(RunConfig(), [*TINY.items(), ("optim.steps", args.steps), ("data.root", args.data_root)])
     cells = expand(base, [Study("towers", {"setup": SETUPS[: args.cells]})])
 
-    from litlab.cluster.session import connect, sized_for_cluster
+    from litlab.cluster.session import cluster_nodes, connect
     from litlab.cluster.tracking import fetch_cell_runs, local_store_uri
     from litlab.cluster.tune import run_sweep
+    from litlab.sizing import sized_sweep
 
     tic = time.perf_counter()
     connect()
     print(f"Ray start-up: {time.perf_counter() - tic:.1f} s (not counted)", flush=True)
-    cells, concurrent = sized_for_cluster(cells, args.max_concurrent)  # as design_grid does
+    cells, concurrent = sized_sweep(cells, cluster_nodes(), args.max_concurrent)  # as design_grid does
     with tempfile.TemporaryDirectory(prefix="litlab-sweep-bench") as tmp:
         uri = local_store_uri(Path(tmp) / "mlruns")
         tic = time.perf_counter()

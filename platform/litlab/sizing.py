@@ -39,7 +39,7 @@ def auto_train(train: Train, nodes: Sequence[Node]) -> Train:
     workers = int(node.gpus) if gpu_nodes else CPU_WORKERS
     share = max(0.0, node.cpus - DATA_CPUS) / workers
     cpus = max(MIN_CPUS_PER_WORKER, math.floor(2 * share) / 2)
-    if gpu_nodes and cpus * workers > max(0.0, node.cpus - DATA_CPUS):  # a GPU node short of CPUs: exact shares
+    if gpu_nodes and cpus > share:  # a GPU node short of CPUs: exact shares
         cpus = share
     return replace(train, workers=workers, cpus_per_worker=cpus, gpus_per_worker=1.0 if gpu_nodes else 0.0,
                    torch_threads=max(1, int(cpus)))
@@ -49,6 +49,15 @@ def sized_cells(cells: Sequence[Cell], nodes: Sequence[Node]) -> list[Cell]:
     """The cells with ``auto_train`` applied: their config (and so its hash, the sweep's resume key) records the
     workers they really ran with; re-running on the same cluster finds the same hashes."""
     return [replace(c, config=replace(c.config, train=auto_train(c.config.train, nodes))) for c in cells]
+
+
+def sized_sweep(cells: Sequence[Cell], nodes: Sequence[Node], max_concurrent: int = 0) -> tuple[list[Cell], int]:
+    """The cells sized for ``nodes`` (``sized_cells``) and the trials that run at once: ``max_concurrent``, else as
+    many as the nodes' CPUs and GPUs together fit (``fitting_trials``, which raises when a trial cannot fit)."""
+    cells = sized_cells(cells, nodes)
+    if max_concurrent:
+        return cells, max_concurrent
+    return cells, fitting_trials(cells, sum(n.cpus for n in nodes), sum(n.gpus for n in nodes))
 
 
 def describe(train: Train) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from litlab.config import ConfigError, RunConfig, apply_overrides
 from litlab.grid import Study, expand
-from litlab.sizing import DATA_CPUS, Node, auto_train, fitting_trials, sized_cells, trial_needs
+from litlab.sizing import DATA_CPUS, Node, auto_train, fitting_trials, sized_cells, sized_sweep, trial_needs
 
 
 def cells(n: int = 4, workers: int = 2, **overrides):
@@ -81,3 +81,10 @@ def test_a_negative_worker_count_is_a_config_error():
 def test_a_trial_larger_than_the_cluster_is_an_error_not_a_hang():
     with pytest.raises(ConfigError, match=r"cell optim.lr=0.0001 asks for 2 CPUs .* the cluster has 1; lower"):
         fitting_trials(cells(2), 1)
+
+
+def test_a_sweep_is_sized_for_the_nodes_and_fits_their_total():
+    sized, concurrent = sized_sweep(cells(3, workers=0), [Node(16, 4), Node(16, 4)])
+    assert [c.config.train.workers for c in sized] == [4, 4, 4]
+    assert concurrent == 2  # 32 CPUs / 15 a trial, 8 GPUs / 4 a trial
+    assert sized_sweep(cells(3, workers=0), [Node(16, 4)], max_concurrent=3)[1] == 3  # as given, unchecked

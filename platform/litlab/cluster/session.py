@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 
 import ray
 
-from litlab.grid import Cell
-from litlab.sizing import Node, fitting_trials, sized_cells
+from litlab.sizing import Node
 
 # Env vars forwarded to every Ray worker (driver env does not reach workers of a `ray start` cluster).
 FORWARDED = ("LITLAB_DATA_ROOT", "HF_HUB_OFFLINE", "MLFLOW_DISABLE_TELEMETRY", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S",
@@ -37,14 +35,6 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> dict[str
 def cluster_nodes() -> list[Node]:
     """The alive nodes' CPUs and GPUs, for ``litlab.sizing.auto_train``."""
     return [Node(n["Resources"].get("CPU", 0.0), n["Resources"].get("GPU", 0.0)) for n in ray.nodes() if n["Alive"]]
-
-
-def sized_for_cluster(cells: Sequence[Cell], max_concurrent: int = 0) -> tuple[list[Cell], int]:
-    """The cells with ``train.workers=0`` sized from the connected cluster's nodes, and the trials that run at once
-    (``max_concurrent``, else as many as its CPUs and GPUs fit). Raises ConfigError when a trial cannot fit."""
-    resources = ray.cluster_resources()
-    cells = sized_cells(cells, cluster_nodes())
-    return cells, max_concurrent or fitting_trials(cells, resources.get("CPU", 1.0), resources.get("GPU", 0.0))
 
 
 def shutdown() -> None:
