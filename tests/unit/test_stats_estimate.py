@@ -4,10 +4,9 @@ import math
 
 import numpy as np
 import pytest
-from scipy import stats
-
 from litlab.stats import band, item_bootstrap, summarize, wilson_interval
 from litlab.stats.estimate import t_interval
+from scipy import stats
 
 
 def test_t_interval_hand_computed():
