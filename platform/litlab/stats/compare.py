@@ -82,14 +82,20 @@ def check_alpha(alpha: float) -> None:
         raise ValueError(f"alpha must lie strictly between 0 and 1, got {alpha!r} (e.g. 0.05)")
 
 
+def _var_of_mean(x: np.ndarray) -> float:
+    """s^2 / n, exactly 0 when every value is the same (float rounding would leave ~1e-34)."""
+    return 0.0 if x.min() == x.max() else float(x.var(ddof=1)) / x.size
+
+
 def welch(a: Sequence[float], b: Sequence[float]) -> Welch:
     """Welch's two-sided t-test; both sides need >= 2 values. Zero variance on both sides: p = 0 or 1."""
     x, y = as_values(a, "a"), as_values(b, "b")
     if x.size < 2 or y.size < 2:
         raise ValueError(f"Welch's test {NEEDS_SEEDS}; got {x.size} and {y.size}")
-    va, vb = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size  # squared standard errors of the two means
+    va, vb = _var_of_mean(x), _var_of_mean(y)  # squared standard errors of the two means
     diff, se = float(x.mean() - y.mean()), math.sqrt(va + vb)
     if se == 0.0:
+        diff = float(x[0] - y[0])  # exact: the means of equal floats can differ in the last bit
         return Welch(diff, 0.0, math.nan, math.copysign(math.inf, diff) if diff else math.nan, float(diff == 0.0))
     df = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))  # Welch–Satterthwaite
     t = diff / se
