@@ -20,6 +20,8 @@ from litlab.tokenizers import DEFAULT_MAX_LEN, check_tokenizer
 Letter = Literal["L", "U", "u"]
 SETUP_LETTERS: tuple[str, ...] = get_args(Letter)
 LETTER_MEANING = {"L": "pretrained + locked", "U": "pretrained + unlocked", "u": "random init + unlocked"}
+Negatives = Literal["global", "worker"]  # optim.negatives
+RENAMED = {"optim.loss": "optim.negatives (global | worker; what was 'local' is 'worker')"}  # old key -> new
 
 
 class ConfigError(ValueError):
@@ -70,7 +72,7 @@ class Data:
 
 @dataclass(frozen=True)
 class Optim:
-    """Optimisation (litlab.optim, litlab.loop). Paper: Appendix D recipe, F global vs local loss, H schedules."""
+    """Optimisation (litlab.optim, litlab.loop). Paper: Appendix D recipe, F negatives, H schedules."""
 
     steps: int = 1000  # optimizer steps
     name: Literal["adamw", "adafactor"] = "adamw"  # litlab.optim.OPTIMIZERS; adafactor: factored 2nd moment
@@ -83,7 +85,13 @@ class Optim:
     text_lr_mult: float = 1.0  # text tower lr = lr * text_lr_mult
     unlock_image_at: int = 0  # delayed unlock: a locked (L) image tower trains from this step on; 0 or -1 = never
     unlock_text_at: int = 0  # the same for a locked (L) text tower
-    loss: Literal["global", "local"] = "global"  # negatives from all workers' batches, or each worker's own (App. F)
+    # Which pairs a worker's loss scores, with W workers of B rows each (paper Appendix F):
+    #   global  its B images against all W*B texts (and, softmax, its B texts against all W*B images): W workers
+    #           give exactly the loss and gradients of one process on the whole batch. open_clip's --local-loss is
+    #           this (local rows, global columns); without it open_clip scores all W*B rows on every worker.
+    #   worker  its own B pairs only: W single-process losses on B rows each, averaged; W times fewer negatives.
+    #           No open_clip flag does this (its --local-loss still uses every worker's negatives).
+    negatives: Negatives = "global"
     accum_steps: int = 1  # micro-batches per optimizer step; contrastive negatives come from one micro-batch
     bf16: bool = False  # bfloat16 autocast of the towers on CUDA; ignored (with a warning) on CPU
 
@@ -240,6 +248,8 @@ def _unknown_key(key: str, cfg: Any, prefix: str) -> None:
     valid = keys(cfg, prefix)
     close = difflib.get_close_matches(key, keys(RunConfig), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
+    if key in RENAMED:
+        hint = f" (renamed: it is now {RENAMED[key]})"
     raise ConfigError(f"unknown config key {key!r}{hint}; valid keys: {', '.join(valid)}")
 
 

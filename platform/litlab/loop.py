@@ -8,7 +8,8 @@ rows for one optimizer step. The model is a TwoTower, or one wrapped in Distribu
   micro-batch sees only that micro-batch's negatives (W*B/K of them with the global loss over W workers): it is
   not the objective of one batch of B, the way K times more workers with the local loss is not. Only a loss that
   decomposes over examples gets exactly the big-batch gradient.
-- Loss (``optim.loss``): ``global`` gathers every worker's embeddings as negatives, ``local`` uses the worker's own.
+- Loss (``optim.negatives``): ``global`` gathers every worker's embeddings as negatives (exactly the single-process
+  loss on the whole batch), ``worker`` uses the worker's own.
 - Delayed unlock (``optim.unlock_image_at`` / ``unlock_text_at`` = s > 0): a tower locked by setup letter L
   trains from step s (0-based) on: its weights are bit-identical after steps 0..s-1. Its parameters then join the
   optimizer as new groups (no state before); under DDP, whose reducer only knows the parameters that were
@@ -181,7 +182,8 @@ def _contrastive(model: nn.Module, cfg: Optim, gather: Gather | None, rank: int,
         with precision():
             zimg, ztxt, logit_scale = model(batch["image"], batch["ids"], batch["mask"])  # (b, D), (b, D), ()
         zimg, ztxt, logit_scale = zimg.float(), ztxt.float(), logit_scale.float()  # the loss in float32
-        return contrastive_loss(zimg, ztxt, logit_scale, gather=gather, rank=rank, mode=cfg.loss), logit_scale
+        loss = contrastive_loss(zimg, ztxt, logit_scale, gather=gather, rank=rank, negatives=cfg.negatives)
+        return loss, logit_scale
 
     return loss_fn
 

@@ -25,7 +25,7 @@ def test_config_choices_are_the_registered_optimizers():
 
 
 @pytest.mark.parametrize("key,value", [("optim.accum_steps", 0), ("optim.unlock_image_at", -2),
-                                       ("optim.text_lr_mult", -1.0), ("optim.loss", "device")])
+                                       ("optim.text_lr_mult", -1.0), ("optim.negatives", "local")])
 def test_bad_optim_values_fail_with_the_rule(key, value):
     with pytest.raises(ConfigError, match=key.split(".")[1]):
         override(RunConfig(), key, value)
@@ -33,7 +33,7 @@ def test_bad_optim_values_fail_with_the_rule(key, value):
 
 def test_defaults_keep_the_plain_recipe():
     cfg = Optim()
-    assert (cfg.name, cfg.image_lr_mult, cfg.text_lr_mult, cfg.unlock_image_at, cfg.unlock_text_at, cfg.loss,
+    assert (cfg.name, cfg.image_lr_mult, cfg.text_lr_mult, cfg.unlock_image_at, cfg.unlock_text_at, cfg.negatives,
             cfg.accum_steps, cfg.bf16) == ("adamw", 1.0, 1.0, 0, 0, "global", 1, False)
 
 
