@@ -9,7 +9,8 @@ rows for one optimizer step. The model is a TwoTower, or one wrapped in Distribu
   not the objective of one batch of B, the way K times more workers with the local loss is not. Only a loss that
   decomposes over examples gets exactly the big-batch gradient.
 - Loss (``optim.negatives``): ``global`` gathers every worker's embeddings as negatives (exactly the single-process
-  loss on the whole batch), ``worker`` uses the worker's own.
+  loss on the whole batch), ``worker`` uses the worker's own. ``train/loss`` is the mean over workers of their
+  losses: one all_reduce of a scalar on log steps only (every rank takes part), none on other steps.
 - Delayed unlock (``optim.unlock_image_at`` / ``unlock_text_at`` = s > 0): a tower locked by setup letter L
   trains from step s (0-based) on: its weights are bit-identical after steps 0..s-1. Its parameters then join the
   optimizer as new groups (no state before); under DDP, whose reducer only knows the parameters that were
@@ -79,8 +80,9 @@ def train(model: nn.Module, batches: Iterable[Batch], cfg: Optim, *, log: Log, l
         schedule.step()
         pairs, done = pairs + batch["ids"].shape[0] * world_size, step + 1
         if done % log_every == 0 or done == cfg.steps:
-            last = {"train/loss": loss.item(), "train/temperature": logit_scale.item(), "train/lr": schedule.lr(),
-                    "train/grad_norm": grad_norm.item(), "train/pairs_per_s": pairs / (time.perf_counter() - tic)}
+            last = {"train/loss": _mean_over_workers(loss, world_size), "train/temperature": logit_scale.item(),
+                    "train/lr": schedule.lr(), "train/grad_norm": grad_norm.item(),
+                    "train/pairs_per_s": pairs / (time.perf_counter() - tic)}
             log(done, last)
             tic, pairs = time.perf_counter(), 0
         paused = time.perf_counter()  # evaluation and checkpoints are not training throughput
@@ -186,6 +188,16 @@ def _contrastive(model: nn.Module, cfg: Optim, gather: Gather | None, rank: int,
         return loss, logit_scale
 
     return loss_fn
+
+
+
+def _mean_over_workers(loss: torch.Tensor, world_size: int) -> float:
+    """The mean of every worker's loss (each its rows' share): collective, every rank calls it on the same steps."""
+    if world_size == 1:
+        return loss.item()
+    total = loss.detach().clone()
+    dist.all_reduce(total)
+    return total.item() / world_size
 
 
 def _precision(bf16: bool, device: torch.device | str) -> Callable[[], AbstractContextManager]:
