@@ -20,6 +20,7 @@ from litlab.tokenizers import DEFAULT_MAX_LEN, check_tokenizer
 Letter = Literal["L", "U", "u"]
 SETUP_LETTERS: tuple[str, ...] = get_args(Letter)
 LETTER_MEANING = {"L": "pretrained + locked", "U": "pretrained + unlocked", "u": "random init + unlocked"}
+Objective = Literal["softmax", "sigmoid"]  # optim.objective
 Negatives = Literal["global", "worker"]  # optim.negatives
 RENAMED = {"optim.loss": "optim.negatives (global | worker; what was 'local' is 'worker')"}  # old key -> new
 
@@ -80,11 +81,18 @@ class Optim:
     weight_decay: float = 1e-4  # decoupled (p -= lr_t * wd * p); matrices only: never biases, norms, logit_scale
     warmup_steps: int = 100  # linear warm-up, then cosine decay to 0 at `steps`
     clip_norm: float = 1.0  # global gradient norm
-    temperature_init: float = 10.0  # initial logit scale, stored in log space
-    image_lr_mult: float = 1.0  # image tower lr = lr * image_lr_mult (heads and logit_scale use lr)
+    temperature_init: float = 10.0  # initial logit scale t = exp(t'), learnt as t'; LiT (App. D), SigLIP: 10
+    image_lr_mult: float = 1.0  # image tower lr = lr * image_lr_mult (heads, logit scale and bias use lr)
     text_lr_mult: float = 1.0  # text tower lr = lr * text_lr_mult
     unlock_image_at: int = 0  # delayed unlock: a locked (L) image tower trains from this step on; 0 or -1 = never
     unlock_text_at: int = 0  # the same for a locked (L) text tower
+    # The loss over a batch's image-text pairs (litlab.losses, litlab.losses_sigmoid):
+    #   softmax  CLIP/LiT's contrastive cross-entropy: each image against every text and each text against every
+    #            image, the matching pair as the class (normalised over the batch)
+    #   sigmoid  SigLIP's (Zhai et al. 2023): every pair a binary problem, +1 matching / -1 not, on t * cos + b with
+    #            a learnable bias b; no normalisation over the batch
+    objective: Objective = "softmax"
+    sigmoid_bias_init: float = -10.0  # the sigmoid objective's initial bias b (SigLIP: -10); unused by softmax
     # Which pairs a worker's loss scores, with W workers of B rows each (paper Appendix F):
     #   global  its B images against all W*B texts (and, softmax, its B texts against all W*B images): W workers
     #           give exactly the loss and gradients of one process on the whole batch. open_clip's --local-loss is

@@ -31,6 +31,7 @@ def test_override_parses_strings_to_field_types():
     ("optim.loss", "local", "'optim.loss' (renamed: it is now optim.negatives (global | worker; what was 'local' is "
                             "'worker'))"),
     ("optim.negatives", "local", "bad value 'local' for 'optim.negatives'; valid: global, worker"),
+    ("optim.objective", "siglip", "bad value 'siglip' for 'optim.objective'; valid: softmax, sigmoid"),
 ])
 def test_bad_keys_and_values_name_the_problem(key, value, fragment):
     with pytest.raises(ConfigError) as err:
