@@ -6,7 +6,7 @@ rows for one optimizer step. The model is a TwoTower, or one wrapped in Distribu
 - Gradient accumulation (``optim.accum_steps`` = K): each batch is split into K micro-batches of B/K rows whose
   gradients add up (each loss / K), so activations take the memory of B/K rows. The contrastive loss of a
   micro-batch sees only that micro-batch's negatives (W*B/K of them with the global loss over W workers): it is
-  not the objective of one batch of B, the way K times more workers with the local loss is not. Only a loss that
+  not the objective of one batch of B, the way K times more workers with worker negatives is not. Only a loss that
   decomposes over examples gets exactly the big-batch gradient.
 - Loss: ``optim.objective`` (``softmax``: litlab.losses, ``sigmoid``: litlab.losses_sigmoid, which needs the model's
   logit bias) over ``optim.negatives`` (``global``: every worker's pairs, exactly the single-process loss on the
