@@ -10,8 +10,8 @@ from report_cells import CellResult
 from report_model import STUDY_TABLES, Plot, Series, StudyReport, Table
 from report_values import DASH, Keys, counted, dataset, other_settings, shown, status_notes
 
-LOSSES = ("global", "local")
-AXES = ("optim.loss", "data.batch_size")
+LOSSES = ("global", "worker")
+AXES = ("optim.negatives", "data.batch_size")
 
 
 def batch_of(cell: CellResult) -> int | None:
@@ -19,7 +19,7 @@ def batch_of(cell: CellResult) -> int | None:
 
 
 def loss_of(cell: CellResult) -> str:
-    return cell.setting("optim.loss") or "?"
+    return cell.setting("optim.negatives") or "?"
 
 
 def grid(cells: Sequence[CellResult]) -> dict[str, dict[str, CellResult]]:
@@ -44,8 +44,8 @@ def _pct(cell: CellResult | None, key: str | None) -> float | None:
 
 
 def checks(rows: dict[str, dict[str, CellResult]], key: str | None) -> tuple[str, str]:
-    pairs = [(label, _pct(by.get("global"), key), _pct(by.get("local"), key)) for label, by in rows.items()]
-    versus = report_checks.pairwise(pairs, ("global", "local"), "≥")
+    pairs = [(label, _pct(by.get("global"), key), _pct(by.get("worker"), key)) for label, by in rows.items()]
+    versus = report_checks.pairwise(pairs, LOSSES, "≥")
     points = [(float(b), v) for by in rows.values() if (c := by.get("global")) and (b := batch_of(c)) is not None
               and (v := _pct(c, key)) is not None]
     bigger = report_checks.increasing(points, "global loss: top-1 with batch size")

@@ -47,8 +47,9 @@ STUDIES = [
     Study("dedup", {"data.dedup": ("none", "test", "train+test")}, fixed={"setup": "Lu"},
           doc="Table 5: tuning images that duplicate evaluation images kept, or removed against the evaluation "
               "test sets, or against their train splits too (counts in dedup/*)"),
-    Study("loss", {"optim.loss": ("global", "local"), "data.batch_size": (1024, 4096, 16384)},
-          doc="Appendix F / Figure 9: global vs per-worker contrastive loss x batch size"),
+    Study("loss", {"optim.negatives": ("global", "worker"), "data.batch_size": (1024, 4096, 16384)},
+          doc="Appendix F / Figure 9: contrastive loss over every worker's negatives vs each worker's own x batch "
+              "size"),
     Study("precompute", {"train.precompute": (False, True)}, fixed={"setup": "Lu"},
           doc="Table 7 / Appendix G: training speed with the locked image tower's embeddings precomputed or not"),
 ]

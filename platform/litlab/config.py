@@ -20,6 +20,9 @@ from litlab.tokenizers import DEFAULT_MAX_LEN, check_tokenizer
 Letter = Literal["L", "U", "u"]
 SETUP_LETTERS: tuple[str, ...] = get_args(Letter)
 LETTER_MEANING = {"L": "pretrained + locked", "U": "pretrained + unlocked", "u": "random init + unlocked"}
+Objective = Literal["softmax", "sigmoid"]  # optim.objective
+Negatives = Literal["global", "worker"]  # optim.negatives
+RENAMED = {"optim.loss": "optim.negatives (global | worker; what was 'local' is 'worker')"}  # old key -> new
 
 
 class ConfigError(ValueError):
@@ -70,7 +73,7 @@ class Data:
 
 @dataclass(frozen=True)
 class Optim:
-    """Optimisation (litlab.optim, litlab.loop). Paper: Appendix D recipe, F global vs local loss, H schedules."""
+    """Optimisation (litlab.optim, litlab.loop). Paper: Appendix D recipe, F negatives, H schedules."""
 
     steps: int = 1000  # optimizer steps
     name: Literal["adamw", "adafactor"] = "adamw"  # litlab.optim.OPTIMIZERS; adafactor: factored 2nd moment
@@ -78,12 +81,25 @@ class Optim:
     weight_decay: float = 1e-4  # decoupled (p -= lr_t * wd * p); matrices only: never biases, norms, logit_scale
     warmup_steps: int = 100  # linear warm-up, then cosine decay to 0 at `steps`
     clip_norm: float = 1.0  # global gradient norm
-    temperature_init: float = 10.0  # initial logit scale, stored in log space
-    image_lr_mult: float = 1.0  # image tower lr = lr * image_lr_mult (heads and logit_scale use lr)
+    temperature_init: float = 10.0  # initial logit scale t = exp(t'), learnt as t'; LiT (App. D), SigLIP: 10
+    image_lr_mult: float = 1.0  # image tower lr = lr * image_lr_mult (heads, logit scale and bias use lr)
     text_lr_mult: float = 1.0  # text tower lr = lr * text_lr_mult
     unlock_image_at: int = 0  # delayed unlock: a locked (L) image tower trains from this step on; 0 or -1 = never
     unlock_text_at: int = 0  # the same for a locked (L) text tower
-    loss: Literal["global", "local"] = "global"  # negatives from all workers' batches, or each worker's own (App. F)
+    # The loss over a batch's image-text pairs (litlab.losses, litlab.losses_sigmoid):
+    #   softmax  CLIP/LiT's contrastive cross-entropy: each image against every text and each text against every
+    #            image, the matching pair as the class (normalised over the batch)
+    #   sigmoid  SigLIP's (Zhai et al. 2023): every pair a binary problem, +1 matching / -1 not, on t * cos + b with
+    #            a learnable bias b; no normalisation over the batch
+    objective: Objective = "softmax"
+    sigmoid_bias_init: float = -10.0  # the sigmoid objective's initial bias b (SigLIP: -10); unused by softmax
+    # Which pairs a worker's loss scores, with W workers of B rows each (paper Appendix F):
+    #   global  its B images against all W*B texts (and, softmax, its B texts against all W*B images): W workers
+    #           give exactly the loss and gradients of one process on the whole batch. open_clip's --local-loss is
+    #           this (local rows, global columns); without it open_clip scores all W*B rows on every worker.
+    #   worker  its own B pairs only: W single-process losses on B rows each, averaged; W times fewer negatives.
+    #           No open_clip flag does this (its --local-loss still uses every worker's negatives).
+    negatives: Negatives = "global"
     accum_steps: int = 1  # micro-batches per optimizer step; contrastive negatives come from one micro-batch
     bf16: bool = False  # bfloat16 autocast of the towers on CUDA; ignored (with a warning) on CPU
 
@@ -240,6 +256,8 @@ def _unknown_key(key: str, cfg: Any, prefix: str) -> None:
     valid = keys(cfg, prefix)
     close = difflib.get_close_matches(key, keys(RunConfig), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
+    if key in RENAMED:
+        hint = f" (renamed: it is now {RENAMED[key]})"
     raise ConfigError(f"unknown config key {key!r}{hint}; valid keys: {', '.join(valid)}")
 
 

@@ -6,9 +6,12 @@ rows for one optimizer step. The model is a TwoTower, or one wrapped in Distribu
 - Gradient accumulation (``optim.accum_steps`` = K): each batch is split into K micro-batches of B/K rows whose
   gradients add up (each loss / K), so activations take the memory of B/K rows. The contrastive loss of a
   micro-batch sees only that micro-batch's negatives (W*B/K of them with the global loss over W workers): it is
-  not the objective of one batch of B, the way K times more workers with the local loss is not. Only a loss that
+  not the objective of one batch of B, the way K times more workers with worker negatives is not. Only a loss that
   decomposes over examples gets exactly the big-batch gradient.
-- Loss (``optim.loss``): ``global`` gathers every worker's embeddings as negatives, ``local`` uses the worker's own.
+- Loss: ``optim.objective`` (``softmax``: litlab.losses, ``sigmoid``: litlab.losses_sigmoid, which needs the model's
+  logit bias) over ``optim.negatives`` (``global``: every worker's pairs, exactly the single-process loss on the
+  whole batch; ``worker``: each worker's own). ``train/loss`` is the mean over workers of their losses: one
+  all_reduce of a scalar on log steps only (every rank takes part), none on other steps.
 - Delayed unlock (``optim.unlock_image_at`` / ``unlock_text_at`` = s > 0): a tower locked by setup letter L
   trains from step s (0-based) on: its weights are bit-identical after steps 0..s-1. Its parameters then join the
   optimizer as new groups (no state before); under DDP, whose reducer only knows the parameters that were
@@ -39,6 +42,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from litlab.config import Optim
 from litlab.losses import Gather, contrastive_loss
+from litlab.losses_sigmoid import sigmoid_loss
 from litlab.models.locking import TOWERS, unlock
 from litlab.models.two_tower import TwoTower
 from litlab.optim import WarmupCosine, add_tower, build_optimizer, build_schedule
@@ -63,7 +67,7 @@ def train(model: nn.Module, batches: Iterable[Batch], cfg: Optim, *, log: Log, l
     net: TwoTower = getattr(model, "module", model)  # DistributedDataParallel keeps the TwoTower in .module
     unlocks = unlock_plan(net, cfg)
     optimizer, schedule, unlocked = _resume(net, cfg, unlocks, start_step, state)
-    loss_fn = _contrastive(model, cfg, gather, rank, device)
+    loss_fn = _contrastive(model, cfg, gather, rank, world_size, device)
     model.train()
     last: dict[str, float] = {}
     tic, pairs, done = time.perf_counter(), 0, start_step
@@ -78,8 +82,11 @@ def train(model: nn.Module, batches: Iterable[Batch], cfg: Optim, *, log: Log, l
         schedule.step()
         pairs, done = pairs + batch["ids"].shape[0] * world_size, step + 1
         if done % log_every == 0 or done == cfg.steps:
-            last = {"train/loss": loss.item(), "train/temperature": logit_scale.item(), "train/lr": schedule.lr(),
-                    "train/grad_norm": grad_norm.item(), "train/pairs_per_s": pairs / (time.perf_counter() - tic)}
+            last = {"train/loss": _mean_over_workers(loss, world_size), "train/temperature": logit_scale.item(),
+                    "train/lr": schedule.lr(), "train/grad_norm": grad_norm.item(),
+                    "train/pairs_per_s": pairs / (time.perf_counter() - tic)}
+            if net.logit_bias is not None:  # the sigmoid objective's b
+                last["train/bias"] = net.logit_bias.item()
             log(done, last)
             tic, pairs = time.perf_counter(), 0
         paused = time.perf_counter()  # evaluation and checkpoints are not training throughput
@@ -173,17 +180,31 @@ def _average_unlocked_gradients(model: nn.Module, params: list[nn.Parameter], wo
         offset += g.numel()
 
 
-def _contrastive(model: nn.Module, cfg: Optim, gather: Gather | None, rank: int,
+def _contrastive(model: nn.Module, cfg: Optim, gather: Gather | None, rank: int, world_size: int,
                  device: torch.device | str) -> LossFn:
     precision = _precision(cfg.bf16, device)
 
     def loss_fn(batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         with precision():
-            zimg, ztxt, logit_scale = model(batch["image"], batch["ids"], batch["mask"])  # (b, D), (b, D), ()
+            zimg, ztxt, logit_scale, logit_bias = model(batch["image"], batch["ids"], batch["mask"])  # (b, D) x2, ()
         zimg, ztxt, logit_scale = zimg.float(), ztxt.float(), logit_scale.float()  # the loss in float32
-        return contrastive_loss(zimg, ztxt, logit_scale, gather=gather, rank=rank, mode=cfg.loss), logit_scale
+        if cfg.objective == "sigmoid":
+            bias = None if logit_bias is None else logit_bias.float()
+            loss = sigmoid_loss(zimg, ztxt, logit_scale, bias, negatives=cfg.negatives, world_size=world_size)
+        else:
+            loss = contrastive_loss(zimg, ztxt, logit_scale, gather=gather, rank=rank, negatives=cfg.negatives)
+        return loss, logit_scale
 
     return loss_fn
+
+
+def _mean_over_workers(loss: torch.Tensor, world_size: int) -> float:
+    """The mean of every worker's loss (each its rows' share): collective, every rank calls it on the same steps."""
+    if world_size == 1:
+        return loss.item()
+    total = loss.detach().clone()
+    dist.all_reduce(total)
+    return total.item() / world_size
 
 
 def _precision(bf16: bool, device: torch.device | str) -> Callable[[], AbstractContextManager]:

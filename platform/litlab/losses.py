@@ -1,12 +1,13 @@
-"""Softmax contrastive loss (image->text and text->image), over the global or the local batch.
+"""Softmax contrastive loss (image->text and text->image), over every worker's negatives or each worker's own.
 
 Pure torch: the all-gather and this worker's rank are arguments, so the same function runs in one process,
-under torch.distributed, or in tests.
+under torch.distributed, or in tests. The sigmoid objective lives beside it in ``litlab.losses_sigmoid``.
 
-- ``mode="global"`` (the paper's default): with ``gather`` (which must keep gradients, see
+- ``negatives="global"`` (the paper's default): with ``gather`` (which must keep gradients, see
   ``litlab.distributed.all_gather_with_grad``) each worker scores its B rows against all W*B columns; averaged
-  over workers (DDP) this equals the loss, and gradients, of one process on the concatenated batch.
-- ``mode="local"`` (paper Appendix F, the per-device loss it compares against): each worker scores its B rows
+  over workers (DDP) this equals the loss, and gradients, of one process on the concatenated batch. (This is what
+  open_clip calls ``--local-loss``: local rows, global columns.)
+- ``negatives="worker"`` (paper Appendix F, the per-device loss it compares against): each worker scores its B rows
   against its own B columns only; ``gather`` is not used. Averaged over workers this is the mean of W
   single-process losses, one per worker's batch: fewer negatives per positive.
 """
@@ -14,21 +15,26 @@ under torch.distributed, or in tests.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal
+from typing import get_args
 
 import torch
 import torch.nn.functional as F
 
+from litlab.config import Negatives
+
 Gather = Callable[[torch.Tensor], torch.Tensor]
-LossMode = Literal["global", "local"]
+
+
+def check_negatives(negatives: str) -> None:
+    if negatives not in get_args(Negatives):
+        raise ValueError(f"unknown negatives {negatives!r} (optim.negatives); valid: {', '.join(get_args(Negatives))}")
 
 
 def contrastive_loss(zimg: torch.Tensor, ztxt: torch.Tensor, logit_scale: torch.Tensor,
-                     gather: Gather | None = None, rank: int = 0, mode: LossMode = "global") -> torch.Tensor:
+                     gather: Gather | None = None, rank: int = 0, negatives: Negatives = "global") -> torch.Tensor:
     """zimg, ztxt: (B, D) L2-normalised local embeddings; row i of each is a matching pair."""
-    if mode not in ("global", "local"):
-        raise ValueError(f"unknown contrastive loss mode {mode!r}; valid: global, local")
-    if mode == "local":
+    check_negatives(negatives)
+    if negatives == "worker":
         gather, rank = None, 0  # negatives: this worker's own batch only
     all_img = gather(zimg) if gather else zimg  # (W*B, D)
     all_txt = gather(ztxt) if gather else ztxt  # (W*B, D)

@@ -3,10 +3,10 @@
 Parameter groups. Each group carries ``base_lr`` = optim.lr x its multiplier; the schedule sets
 ``lr = base_lr x warmup_cosine(step)`` on every group, including groups added later by a delayed unlock.
 - Per-tower multipliers: the image tower's backbone uses ``optim.image_lr_mult``, the text tower's
-  ``optim.text_lr_mult``; the heads and ``logit_scale`` use ``optim.lr`` itself.
+  ``optim.text_lr_mult``; the heads, ``logit_scale`` and ``logit_bias`` use ``optim.lr`` itself.
 - Weight decay (decoupled: ``p -= lr_t * weight_decay * p``, torch's AdamW form, so it follows the schedule and
   the multipliers) applies to matrices and kernels only (``ndim >= 2``, embedding tables included). Biases,
-  norm scales and shifts (1-D) and ``logit_scale`` (0-D) never decay.
+  norm scales and shifts (1-D), ``logit_scale`` and the sigmoid objective's ``logit_bias`` (0-D) never decay.
   (big_vision, the paper's code, decays ``kernel`` weights by ``schedule x wd``, not multiplied by lr: its
   ``wd=1e-4`` at ``lr=1e-3`` is ``weight_decay=0.1`` here.)
 - Locked (no-grad) parameters are in no group and get no optimizer state; ``add_tower`` adds them on unlock.
@@ -55,7 +55,7 @@ def build_optimizer(model: nn.Module, cfg: Optim) -> torch.optim.Optimizer:
         params = list(getattr(net, tower).parameters())
         in_towers |= {id(p) for p in params}
         groups += param_groups(tower, params, cfg.lr * mult, cfg.weight_decay)
-    rest = [p for p in net.parameters() if id(p) not in in_towers]  # heads, logit_scale
+    rest = [p for p in net.parameters() if id(p) not in in_towers]  # heads, logit_scale, logit_bias
     groups += param_groups("heads", rest, cfg.lr, cfg.weight_decay)
     if not groups:
         raise ValueError("the model has no trainable parameters (are both towers locked and there are no heads?)")

@@ -28,6 +28,10 @@ def test_override_parses_strings_to_field_types():
     ("optim.steps", "ten", "bad value 'ten' for 'optim.steps'"),
     ("optim.steps", 1.5, "bad value 1.5"),
     ("image.head", "maybe", "bad value 'maybe' for 'image.head'"),
+    ("optim.loss", "local", "'optim.loss' (renamed: it is now optim.negatives (global | worker; what was 'local' is "
+                            "'worker'))"),
+    ("optim.negatives", "local", "bad value 'local' for 'optim.negatives'; valid: global, worker"),
+    ("optim.objective", "siglip", "bad value 'siglip' for 'optim.objective'; valid: softmax, sigmoid"),
 ])
 def test_bad_keys_and_values_name_the_problem(key, value, fragment):
     with pytest.raises(ConfigError) as err:

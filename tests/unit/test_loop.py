@@ -3,12 +3,13 @@ import itertools
 import os
 import socket
 import warnings
+from typing import get_args
 
 import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from litlab.config import Optim
+from litlab.config import Objective, Optim
 from litlab.distributed import all_gather_with_grad
 from litlab.loop import _precision, accumulate, step_seed, train
 from litlab.losses import contrastive_loss
@@ -47,10 +48,11 @@ class TinyText(nn.Module):
         return self.proj(self.drop((self.embed(ids) * m).sum(1) / m.sum(1).clamp_min(1)))  # (B, 8)
 
 
-def tiny_model(setup: str = "uu", dropout: float = 0.2) -> TwoTower:
-    """A two-tower model small enough for many CPU steps a second; the same weights on every call."""
+def tiny_model(setup: str = "uu", dropout: float = 0.2, bias_init: float | None = None) -> TwoTower:
+    """A two-tower model small enough for many CPU steps a second; the same weights on every call. ``bias_init``
+    gives it the sigmoid objective's logit bias."""
     torch.manual_seed(0)
-    model = TwoTower(TinyImage(), TinyText(dropout), image_head=True, text_head=True, embed_dim=8)
+    model = TwoTower(TinyImage(), TinyText(dropout), image_head=True, text_head=True, embed_dim=8, bias_init=bias_init)
     return apply_setup(model, setup)
 
 
@@ -78,12 +80,15 @@ def no_log(step: int, metrics: dict[str, float]) -> None:
     return None
 
 
-def test_loss_falls_and_logs_every_metric():
-    logged = []
-    last = train(tiny_model(), itertools.repeat(batch_at(0)), Optim(steps=30, lr=1e-2, warmup_steps=3),
-                 log=lambda s, m: logged.append((s, m)), log_every=10)
+@pytest.mark.parametrize("objective", get_args(Objective))
+def test_loss_falls_and_logs_every_metric(objective):
+    logged, sigmoid = [], objective == "sigmoid"
+    last = train(tiny_model(bias_init=-10.0 if sigmoid else None), itertools.repeat(batch_at(0)),
+                 Optim(steps=30, lr=1e-2, warmup_steps=3, objective=objective), log=lambda s, m: logged.append((s, m)),
+                 log_every=10)
     assert [s for s, _ in logged] == [10, 20, 30]
-    assert set(last) == {"train/loss", "train/temperature", "train/lr", "train/grad_norm", "train/pairs_per_s"}
+    assert set(last) == {"train/loss", "train/temperature", "train/lr", "train/grad_norm", "train/pairs_per_s",
+                         *(["train/bias"] if sigmoid else [])}
     assert logged[-1][1]["train/loss"] < 0.5 * logged[0][1]["train/loss"]
 
 
@@ -209,9 +214,9 @@ def test_accumulated_contrastive_loss_only_sees_micro_batch_negatives():
     model, batch = tiny_model(dropout=0.0), batch_at(0)
     ref = tiny_model(dropout=0.0).train()  # BatchNorm in train mode: statistics of each micro-batch, as in the loop
     with torch.no_grad():
-        halves = [contrastive_loss(*ref(b["image"], b["ids"], b["mask"]))
+        halves = [contrastive_loss(*ref(b["image"], b["ids"], b["mask"])[:3])
                   for b in ({k: v[:4] for k, v in batch.items()}, {k: v[4:] for k, v in batch.items()})]
-        whole = contrastive_loss(*ref(batch["image"], batch["ids"], batch["mask"]))
+        whole = contrastive_loss(*ref(batch["image"], batch["ids"], batch["mask"])[:3])
     logged = []
     train(model, [batch], Optim(steps=1, warmup_steps=1, accum_steps=2), log=lambda s, m: logged.append(m))
     assert logged[0]["train/loss"] == pytest.approx(((halves[0] + halves[1]) / 2).item(), rel=1e-6)

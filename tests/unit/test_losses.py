@@ -36,17 +36,18 @@ def test_aligned_pairs_score_lower_than_shuffled():
 
 
 def _worker(rank: int, world: int, port: int, zimg: torch.Tensor, ztxt: torch.Tensor, out) -> None:
-    """Each rank takes its half of the batch and records (loss, grad zimg, grad ztxt) for both loss modes."""
+    """Each rank takes its half of the batch and records (loss, grad zimg, grad ztxt) for both negatives."""
     torch.set_num_threads(1)  # first, in a forked child (as DataLoader workers do)
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     dist.init_process_group("gloo", rank=rank, world_size=world)
     b = zimg.shape[0] // world
-    for mode in ("global", "local"):
+    for negatives in ("global", "worker"):
         zi = zimg[rank * b:(rank + 1) * b].clone().requires_grad_(True)  # (B, D)
         zt = ztxt[rank * b:(rank + 1) * b].clone().requires_grad_(True)  # (B, D)
-        loss = contrastive_loss(zi, zt, torch.tensor(10.0), gather=all_gather_with_grad, rank=rank, mode=mode)
+        loss = contrastive_loss(zi, zt, torch.tensor(10.0), gather=all_gather_with_grad, rank=rank,
+                                negatives=negatives)
         (loss / world).backward()  # DDP averages over workers
-        out[(mode, rank)] = (loss.detach(), zi.grad, zt.grad)
+        out[(negatives, rank)] = (loss.detach(), zi.grad, zt.grad)
     dist.destroy_process_group()
 
 
@@ -58,7 +59,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def two_workers():
-    """One 2-process gloo run on a batch of 8 (4 rows per worker), shared by the global and local tests."""
+    """One 2-process gloo run on a batch of 8 (4 rows per worker), shared by the global and worker tests."""
     torch.manual_seed(1)
     zimg = F.normalize(torch.randn(8, 4), dim=-1)  # (8, 4)
     ztxt = F.normalize(torch.randn(8, 4), dim=-1)  # (8, 4)
@@ -78,27 +79,27 @@ def test_global_loss_and_gradients_equal_single_process_on_2_gloo_workers(two_wo
     torch.testing.assert_close(torch.cat([out[("global", r)][2] for r in range(2)]), ref_t.grad, rtol=1e-4, atol=1e-6)
 
 
-def test_local_loss_equals_mean_of_per_shard_single_process_losses_on_2_gloo_workers(two_workers):
+def test_worker_negatives_loss_equals_mean_of_per_shard_single_process_losses_on_2_gloo_workers(two_workers):
     zimg, ztxt, out = two_workers
     ref_i, ref_t = zimg.clone().requires_grad_(True), ztxt.clone().requires_grad_(True)
     shards = [contrastive_loss(ref_i[r * 4:(r + 1) * 4], ref_t[r * 4:(r + 1) * 4], torch.tensor(10.0))
               for r in range(2)]  # one single-process loss per worker's 4 rows
     torch.stack(shards).mean().backward()
     for r in range(2):
-        assert out[("local", r)][0].item() == pytest.approx(shards[r].item(), rel=1e-6)
-    torch.testing.assert_close(torch.cat([out[("local", r)][1] for r in range(2)]), ref_i.grad, rtol=1e-4, atol=1e-6)
-    torch.testing.assert_close(torch.cat([out[("local", r)][2] for r in range(2)]), ref_t.grad, rtol=1e-4, atol=1e-6)
+        assert out[("worker", r)][0].item() == pytest.approx(shards[r].item(), rel=1e-6)
+    torch.testing.assert_close(torch.cat([out[("worker", r)][1] for r in range(2)]), ref_i.grad, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(torch.cat([out[("worker", r)][2] for r in range(2)]), ref_t.grad, rtol=1e-4, atol=1e-6)
     global_mean = torch.stack([out[("global", r)][0] for r in range(2)]).mean()
-    assert global_mean > torch.stack(shards).mean() + 0.05  # more negatives, a harder task: the modes differ
+    assert global_mean > torch.stack(shards).mean() + 0.05  # more negatives, a harder task: the options differ
 
 
-def test_local_mode_ignores_gather_and_rank():
+def test_worker_negatives_ignore_gather_and_rank():
     z = F.normalize(torch.randn(4, 8, generator=torch.Generator().manual_seed(2)), dim=-1)  # (4, 8)
 
     def fail(x: torch.Tensor) -> torch.Tensor:
-        raise AssertionError("the local loss must not gather")
+        raise AssertionError("the worker-negatives loss must not gather")
 
-    local = contrastive_loss(z, z.flip(0), torch.tensor(10.0), gather=fail, rank=3, mode="local")
-    assert local.item() == contrastive_loss(z, z.flip(0), torch.tensor(10.0)).item()
-    with pytest.raises(ValueError, match="valid: global, local"):
-        contrastive_loss(z, z, torch.tensor(10.0), mode="per-device")
+    own = contrastive_loss(z, z.flip(0), torch.tensor(10.0), gather=fail, rank=3, negatives="worker")
+    assert own.item() == contrastive_loss(z, z.flip(0), torch.tensor(10.0)).item()
+    with pytest.raises(ValueError, match="unknown negatives 'local' .*valid: global, worker"):
+        contrastive_loss(z, z, torch.tensor(10.0), negatives="local")

@@ -1,3 +1,5 @@
+import math
+
 import pytest
 import torch
 from litlab.config import ConfigError, RunConfig, apply_overrides
@@ -54,7 +56,7 @@ def _steps(model, n=2):
     images = torch.randint(0, 255, (4, 32, 32, 3), dtype=torch.uint8)
     model.train()
     for _ in range(n):
-        zimg, ztxt, scale = model(images, torch.from_numpy(tok.ids), torch.from_numpy(tok.mask))
+        zimg, ztxt, scale, _ = model(images, torch.from_numpy(tok.ids), torch.from_numpy(tok.mask))
         opt.zero_grad()
         contrastive_loss(zimg, ztxt, scale).backward()
         opt.step()
@@ -99,3 +101,15 @@ def test_a_pretrained_text_tower_refuses_a_tokenizer_its_embeddings_do_not_index
     with pytest.raises(ConfigError, match="'wordpiece_minilm' vocabulary; text.tokenizer='bpe_clip'"):
         check_names(cfg)
     check_names(apply_overrides(cfg, {"setup": "Lu"}))  # random init: any tokenizer's vocabulary size
+
+
+@pytest.mark.parametrize("objective,bias", [("softmax", None), ("sigmoid", -10.0)])
+def test_the_objective_decides_the_logit_bias_and_its_init(objective, bias):
+    cfg = apply_overrides(tiny("Lu"), {"optim.objective": objective})
+    model = build_model(cfg)
+    assert model.logit_scale.item() == pytest.approx(math.log(10.0))  # t' = log 10 for both (LiT, SigLIP)
+    assert (model.logit_bias is None) if bias is None else (model.logit_bias.item() == bias)
+    assert ("logit_bias" in model.state_dict()) == (bias is not None)  # checkpoints carry it
+    custom = build_model(apply_overrides(cfg, {"optim.sigmoid_bias_init": -5, "optim.temperature_init": 3}))
+    assert custom.logit_scale.item() == pytest.approx(math.log(3.0))
+    assert (custom.logit_bias is None) if bias is None else (custom.logit_bias.item() == -5.0)

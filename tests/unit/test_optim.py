@@ -25,7 +25,8 @@ def test_config_choices_are_the_registered_optimizers():
 
 
 @pytest.mark.parametrize("key,value", [("optim.accum_steps", 0), ("optim.unlock_image_at", -2),
-                                       ("optim.text_lr_mult", -1.0), ("optim.loss", "device")])
+                                       ("optim.text_lr_mult", -1.0), ("optim.negatives", "local"),
+                                       ("optim.objective", "siglip")])
 def test_bad_optim_values_fail_with_the_rule(key, value):
     with pytest.raises(ConfigError, match=key.split(".")[1]):
         override(RunConfig(), key, value)
@@ -33,15 +34,16 @@ def test_bad_optim_values_fail_with_the_rule(key, value):
 
 def test_defaults_keep_the_plain_recipe():
     cfg = Optim()
-    assert (cfg.name, cfg.image_lr_mult, cfg.text_lr_mult, cfg.unlock_image_at, cfg.unlock_text_at, cfg.loss,
-            cfg.accum_steps, cfg.bf16) == ("adamw", 1.0, 1.0, 0, 0, "global", 1, False)
+    assert (cfg.name, cfg.image_lr_mult, cfg.text_lr_mult, cfg.unlock_image_at, cfg.unlock_text_at, cfg.negatives,
+            cfg.objective, cfg.accum_steps, cfg.bf16) == ("adamw", 1.0, 1.0, 0, 0, "global", "softmax", 1, False)
 
 
-def test_weight_decay_skips_biases_norms_and_logit_scale():
-    model = tiny_model("uu")
-    groups = group_of(build_optimizer(model, Optim(weight_decay=0.1)))
+def test_weight_decay_skips_biases_norms_logit_scale_and_logit_bias():
+    model = tiny_model("uu", bias_init=-10.0)  # the sigmoid objective's model
+    groups = group_of(build_optimizer(model, Optim(weight_decay=0.1, lr=1e-2)))
     decay = {name: groups[id(p)]["weight_decay"] for name, p in model.named_parameters()}
-    assert decay["logit_scale"] == 0.0
+    assert decay["logit_scale"] == decay["logit_bias"] == 0.0
+    assert groups[id(model.logit_bias)]["base_lr"] == pytest.approx(1e-2)  # optim.lr, as the heads
     assert all(decay[n] == 0.0 for n in decay if n.endswith(".bias") or ".norm." in n)
     assert decay["image.norm.weight"] == 0.0  # BatchNorm scale
     assert all(decay[n] == 0.1 for n in ("image.proj.weight", "text.embed.weight", "text_head.weight"))

@@ -12,20 +12,27 @@ from litlab.tokenizers import get_tokenizer
 CFG = apply_overrides(RunConfig(), {"setup": "Lu", "image.arch": "mobilenet_v2", "image.size": 32})
 
 
-def test_cached_features_give_the_same_embeddings_loss_inputs_as_the_tower():
-    full = build_model(CFG).eval()
+@pytest.mark.parametrize("objective", ["softmax", "sigmoid"])
+def test_cached_features_give_the_same_embeddings_loss_inputs_as_the_tower(objective):
+    cfg = apply_overrides(CFG, {"optim.objective": objective})
+    full = build_model(cfg).eval()
+    if objective == "sigmoid":
+        with torch.no_grad():
+            full.logit_bias.fill_(-3.5)  # as if trained: the cached model must take it over, not its init
     images = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8))
     tok = get_tokenizer("wordpiece_minilm", 16)(["a cat", "a dog", "a shirt", "a shoe"])
     ids, mask = torch.from_numpy(tok.ids), torch.from_numpy(tok.mask)
     with torch.no_grad():
         features = full.image(images)  # (B, F): what litlab.cluster.precompute stores
-    cached = build_model(CFG, image_features=features.shape[1])
+    cached = build_model(cfg, image_features=features.shape[1])
     assert not list(cached.image.parameters())  # the tower is never loaded
     cached.load_state_dict(full.state_dict(), strict=False)
     cached.eval()
     with torch.no_grad():
-        for a, b in zip(full(images, ids, mask), cached(features, ids, mask), strict=True):
+        outputs = full(images, ids, mask), cached(features, ids, mask)  # (zimg, ztxt, t, b) each
+        for a, b in zip(*outputs, strict=True):
             torch.testing.assert_close(a, b)
+    assert (outputs[1][3] is None) if objective == "softmax" else (outputs[1][3].item() == -3.5)
 
 
 def test_wrong_feature_width_is_a_clear_error():

@@ -206,19 +206,19 @@ def test_dedup_counts_and_table5_beside():
 
 
 def test_loss_grid_checks_and_curve():
-    plan = [entry("loss", optim__loss=lo, data__batch_size=b) for lo in ("global", "local") for b in (32, 64)]
-    values = {("global", 32): 0.4, ("global", 64): 0.5, ("local", 32): 0.3}
-    runs = [run(e, zs=values[(e["overrides"]["optim.loss"], e["overrides"]["data.batch_size"])])
+    plan = [entry("loss", optim__negatives=lo, data__batch_size=b) for lo in ("global", "worker") for b in (32, 64)]
+    values = {("global", 32): 0.4, ("global", 64): 0.5, ("worker", 32): 0.3}
+    runs = [run(e, zs=values[(e["overrides"]["optim.negatives"], e["overrides"]["data.batch_size"])])
             for e in plan[:3]] + [run(plan[3], status="FAILED", error="OSError: disk full")]
     rep = build("loss", plan, runs)
     rows = rows_by_first(rep.tables[0])
     assert rows["32"]["global: ours 0-shot top-1 % (fmnist-test)"] == "40.0"
-    assert rows["32"]["local: ours 0-shot top-1 % (fmnist-test)"] == "30.0"
-    assert rows["64"]["local: ours 0-shot top-1 % (fmnist-test)"] == "FAILED: OSError: disk full"
+    assert rows["32"]["worker: ours 0-shot top-1 % (fmnist-test)"] == "30.0"
+    assert rows["64"]["worker: ours 0-shot top-1 % (fmnist-test)"] == "FAILED: OSError: disk full"
     notes = " ".join(rep.notes)
-    assert "global ≥ local (32: 40.0 ≥ 30.0): agrees" in notes and "32: 40.0 → 64: 50.0): agrees" in notes
+    assert "global ≥ worker (32: 40.0 ≥ 30.0): agrees" in notes and "32: 40.0 → 64: 50.0): agrees" in notes
     assert "Appendix F" in notes
-    assert [s.label for s in rep.plots[0].series] == ["global", "local"]
+    assert [s.label for s in rep.plots[0].series] == ["global", "worker"]
     assert len(report_plots.figure(rep.plots[0]).axes[0].get_lines()) == 2
 
 
@@ -253,7 +253,7 @@ STUDY_CELLS = {
     "image_encoders": [{"image.arch": a} for a in ("efficientnet_lite0", "mobilenet_v2", "resnet18")],
     "text_models": [{"text.arch": a} for a in ("transformer_tiny", "t5_tiny", "bert_tiny")],
     "dedup": [{"data.dedup": d} for d in ("none", "test", "train+test")],
-    "loss": [{"optim.loss": "global", "data.batch_size": b} for b in (16, 32, 64)],
+    "loss": [{"optim.negatives": "global", "data.batch_size": b} for b in (16, 32, 64)],
     "precompute": [{"train.precompute": False, "image.arch": a} for a in ("efficientnet_lite0", "mobilenet_v2",
                                                                          "resnet18")],
 }

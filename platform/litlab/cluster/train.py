@@ -76,7 +76,7 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
 
 class WithImageTower:
     """For evaluating a run trained from cached features: the full model (the real locked tower, built on first
-    use) carrying the trained text side, heads and temperature."""
+    use) carrying the trained text side, heads, temperature and (sigmoid objective) logit bias."""
 
     def __init__(self, cfg: RunConfig, trained: torch.nn.Module) -> None:
         self.cfg, self.trained, self.full = cfg, trained, None

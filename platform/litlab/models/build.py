@@ -47,5 +47,10 @@ def build_model(cfg: RunConfig, image_features: int | None = None) -> TwoTower:
         image = build_image_tower(cfg.image.arch, pretrained=cfg.image_letter in "LU")
     text = build_text_tower(cfg.text.arch, cfg.text_letter in "LU", tokenizer.vocab_size, cfg.text.max_len)
     model = TwoTower(image, text, image_head=cfg.image.head, text_head=cfg.text.head,
-                     temperature_init=cfg.optim.temperature_init)
+                     temperature_init=cfg.optim.temperature_init, bias_init=bias_init(cfg))
     return apply_setup(model, cfg.setup)
+
+
+def bias_init(cfg: RunConfig) -> float | None:
+    """The initial logit bias of the objective: the sigmoid one's b, none for softmax."""
+    return cfg.optim.sigmoid_bias_init if cfg.optim.objective == "sigmoid" else None
