@@ -7,7 +7,6 @@ Every entry point (CLI ``--set``, presets, the design grid) changes a config onl
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
 import os
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field, fields, is_dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin, get_type_hints
 
+from litlab.registry import did_you_mean
 from litlab.tokenizers import DEFAULT_MAX_LEN, check_tokenizer
 
 Letter = Literal["L", "U", "u"]
@@ -238,9 +238,7 @@ def _hints(cls: Any) -> dict[str, Any]:
 
 def _unknown_key(key: str, cfg: Any, prefix: str) -> None:
     valid = keys(cfg, prefix)
-    close = difflib.get_close_matches(key, keys(RunConfig), n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise ConfigError(f"unknown config key {key!r}{hint}; valid keys: {', '.join(valid)}")
+    raise ConfigError(f"unknown config key {key!r}{did_you_mean(key, keys(RunConfig))}; valid keys: {', '.join(valid)}")
 
 
 def _coerce(key: str, value: Any, hint: Any) -> Any:
