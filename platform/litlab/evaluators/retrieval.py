@@ -13,16 +13,14 @@ never 1. Similarities are computed in blocks of ``chunk_size`` query rows, so me
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from litlab.evaluators.zeroshot import image_embeddings
-from litlab.tokenizers import Tokenized
-
-Tokenize = Callable[[Sequence[str]], Tokenized]
+from litlab.tokenizers import Tokenize
 
 
 def _check_inputs(zimg: torch.Tensor, ztxt: torch.Tensor, caption_to_image: torch.Tensor) -> None:

@@ -28,9 +28,8 @@ from litlab.evaluators.retrieval import retrieval_metrics, t2i_ranks, text_embed
 from litlab.evaluators.sets import EVAL_SETS, CrossStyleSet, LabelledEvalSet, RetrievalSet, load_eval_set
 from litlab.evaluators.zeroshot import class_embeddings, classification_metrics, image_embeddings
 from litlab.registry import Registry, UnknownNameError
-from litlab.tokenizers import Tokenized, get_tokenizer
+from litlab.tokenizers import Tokenize, get_tokenizer
 
-Tokenize = Callable[[Sequence[str]], Tokenized]
 SHARD_SETS = ("fmnist-test", "emoji-heldout")  # splits of the demo shards: their root is data.root
 FEWSHOTS = (1, 5, 10, 25)  # shots per class, as in the paper's few-shot tables
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from litlab.evaluators.prompts import prompts
-from litlab.tokenizers import Tokenized
-
-Tokenize = Callable[[Sequence[str]], Tokenized]
+from litlab.tokenizers import Tokenize
 
 
 @torch.no_grad()

@@ -34,9 +34,9 @@ Padding and pooling rules, the same for every tokenizer:
 """
 
 from litlab.tokenizers import shipped as _shipped  # noqa: F401 - registers the shipped tokenizers
-from litlab.tokenizers.base import DEFAULT_MAX_LEN, Specials, Tokenized, Tokenizer
+from litlab.tokenizers.base import DEFAULT_MAX_LEN, Specials, Tokenize, Tokenized, Tokenizer
 from litlab.tokenizers.files import FILE_SCHEME
 from litlab.tokenizers.named import TOKENIZERS, TokenizerRegistry, check_tokenizer, get_tokenizer
 
-__all__ = ["DEFAULT_MAX_LEN", "FILE_SCHEME", "TOKENIZERS", "Specials", "Tokenized", "Tokenizer", "TokenizerRegistry",
-           "check_tokenizer", "get_tokenizer"]
+__all__ = ["DEFAULT_MAX_LEN", "FILE_SCHEME", "TOKENIZERS", "Specials", "Tokenize", "Tokenized", "Tokenizer",
+           "TokenizerRegistry", "check_tokenizer", "get_tokenizer"]
