@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from litlab.config import ConfigError, RunConfig, apply_overrides, parse_set
+from litlab.config import FIGURE3_SETTINGS, ConfigError, RunConfig, apply_overrides, parse_set
 from litlab.grid import Cell, Study, expand, select
 
 REPO = Path(__file__).resolve().parent.parent
@@ -29,12 +29,11 @@ REPO = Path(__file__).resolve().parent.parent
 BASE = RunConfig()
 
 WP, SP = "wordpiece_minilm", "sentencepiece_mistral"
-SETTINGS = ("LU", "Lu", "UU", "Uu", "uu", "UL", "uL")  # Figure 3's settings
 MINILM = {"text.arch": "minilm_l6", "text.tokenizer": WP}  # a text tower that L/U (pretrained) can load
 STUDIES = [
-    Study("towers", {"setup": SETTINGS, "optim.steps": (2500, 10000, 30000)}, fixed=MINILM,
+    Study("towers", {"setup": FIGURE3_SETTINGS, "optim.steps": (2500, 10000, 30000)}, fixed=MINILM,
           doc="Figure 3: every image/text tower setting (L locked, U unlocked, u from scratch) at several lengths"),
-    Study("towers_lr", {"setup": SETTINGS, "optim.lr": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)}, fixed=MINILM,
+    Study("towers_lr", {"setup": FIGURE3_SETTINGS, "optim.lr": (1e-4, 3e-4, 1e-3, 3e-3, 1e-2)}, fixed=MINILM,
           doc="a learning-rate search per setting, so that the towers study's order is not an artefact of one lr"),
     Study("image_encoders", {"image.arch": ("efficientnet_lite0", "mobilenet_v2"), "setup": ("Lu", "uu")},
           doc="Table 3: each image tower whose weights ship here, locked (Lu) and from random init (uu); users "

@@ -20,6 +20,7 @@ from litlab.tokenizers import DEFAULT_MAX_LEN, check_tokenizer
 Letter = Literal["L", "U", "u"]
 SETUP_LETTERS: tuple[str, ...] = get_args(Letter)
 LETTER_MEANING = {"L": "pretrained + locked", "U": "pretrained + unlocked", "u": "random init + unlocked"}
+FIGURE3_SETTINGS: tuple[str, ...] = ("LU", "Lu", "UU", "Uu", "uu", "UL", "uL")  # the paper's seven, in its order
 
 
 class ConfigError(ValueError):
