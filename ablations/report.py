@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tables  # noqa: E402  (after the path insert: ablations/ is not a package)
+from litlab.redact import redact  # noqa: E402
 from report_cells import MissingCellsError, check_missing, resolve_study, studies_in_plan  # noqa: E402
 from report_model import StudyReport  # noqa: E402
 from report_render import csv_text, study_latex, study_markdown  # noqa: E402
@@ -88,11 +88,6 @@ def header(sweep: str, source: str, runs: Sequence[Mapping[str, Any]], plan: Seq
             f"{len(runs)} cell run(s), {len(plan)} planned cell(s). Ours: each expected cell's newest finished run's "
             f"logged metrics (accuracies and recalls in percent). Paper: {PAPER}, each number with the table or "
             f"figure it comes from.\n\nStudies: {listed}.\n")
-
-
-def redact(uri: str) -> str:
-    """A tracking URI without any user:password@ part."""
-    return re.sub(r"//[^/@]+@", "//", uri)
 
 
 def generate(plan: Sequence[Mapping[str, Any]], runs: Sequence[Mapping[str, Any]], *, sweep: str, out: Path,
