@@ -21,6 +21,7 @@ import paper  # noqa: E402
 import report_checks  # noqa: E402
 import report_plots  # noqa: E402
 import report_render  # noqa: E402
+import report_values  # noqa: E402
 import tables  # noqa: E402
 from report_cells import MissingCellsError, check_missing, resolve_study  # noqa: E402
 
@@ -280,3 +281,9 @@ def test_registered_study_shows_failed_and_missing_cells(study):
     assert tuple(parsed[0]) == ours.columns and [tuple(r) for r in parsed[1:]] == list(ours.rows)
     latex = report_render.study_latex(rep)
     assert latex.count(r"\begin{tabular}") == len(rep.tables) and "→" not in latex and "≥" not in latex
+
+
+def test_the_report_asks_only_for_metrics_an_evaluator_declares():
+    assert report_values.declared("fewshot", "10shot/top1") == ("fewshot", "10shot/top1")
+    with pytest.raises(LookupError, match="'zeroshot' declares no metric 'top3'; it declares: top1, top5"):
+        report_values.declared("zeroshot", "top3")
