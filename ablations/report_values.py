@@ -6,7 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from litlab.evaluators.suite import EVALUATORS, split_metric_key
-from report_cells import CellResult
+
+from ablations.report_cells import CellResult
 
 DASH = "-"  # a missing cell (with --allow-missing) or a paper entry that does not exist
 NOT_LOGGED = "n/a"  # a finished run that did not log this metric

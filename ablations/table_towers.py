@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import paper
-import report_checks
 from litlab.config import FIGURE3_SETTINGS
-from report_cells import CellResult
-from report_model import STUDY_TABLES, Plot, Series, StudyReport, Table
-from report_values import DASH, Keys, counted, dataset, run_text, shown, status_notes
+
+from ablations import paper, report_checks
+from ablations.report_cells import CellResult
+from ablations.report_model import STUDY_TABLES, Plot, Series, StudyReport, Table
+from ablations.report_values import DASH, Keys, counted, dataset, run_text, shown, status_notes
 
 LOCKED_TEXT = ("UL", "uL")
 PAPER_DIRECTION = "Lu ≥ Uu > uu, locked-text settings (UL, uL) poor"

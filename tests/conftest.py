@@ -12,7 +12,6 @@ REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 sys.path.insert(0, str(REPO / "experiments"))
-sys.path.insert(0, str(REPO / "ablations"))
 
 
 @pytest.fixture(scope="session")

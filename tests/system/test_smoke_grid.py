@@ -69,7 +69,7 @@ def test_both_cells_finish_with_metrics_in_mlflow(sweep):
 
 
 def test_report_prints_one_row_per_setup(sweep, tmp_path, capsys):
-    import report
+    from ablations import report
 
     _, uri, _ = sweep
     assert report.main(["--sweep", "sys-smoke", "--mlflow-uri", uri, "--out", str(tmp_path)]) == 0
@@ -79,7 +79,7 @@ def test_report_prints_one_row_per_setup(sweep, tmp_path, capsys):
 
 
 def test_report_on_a_missing_sweep_is_a_clear_error(sweep, capsys):
-    import report
+    from ablations import report
 
     _, uri, _ = sweep
     assert report.main(["--sweep", "nope", "--mlflow-uri", uri]) == 2
