@@ -1,7 +1,10 @@
 """Typed, frozen run configuration with one override mechanism and errors that list the valid choices.
 
-Every entry point (CLI ``--set``, presets, the design grid) changes a config only through
-``override(cfg, "optim.lr", 3e-4)``; raw dicts become a ``RunConfig`` through ``from_dict`` at the Ray boundary.
+Every value a person gives (CLI ``--set``, presets, the design grid's studies) reaches a config only through
+``override(cfg, "optim.lr", 3e-4)``, which parses strings, checks keys and names the valid choices; raw dicts
+become a ``RunConfig`` through ``from_dict`` at the Ray boundary. Code that computes typed values itself (the
+cluster sizing of ``train.*``, ``litlab.sizing.auto_train``) uses ``dataclasses.replace``: every section
+validates itself in ``__post_init__``, so either way no invalid config exists.
 """
 
 from __future__ import annotations

@@ -108,9 +108,6 @@ class WarmupCosine:
         for group in self.optimizer.param_groups:
             group["lr"] = group["base_lr"] * factor
 
-    def get_last_lr(self) -> list[float]:
-        return [group["lr"] for group in self.optimizer.param_groups]
-
     def lr(self) -> float:
         """optim.lr x the current factor: what the heads use (towers scale it by their multipliers)."""
         return self.cfg.lr * warmup_cosine(self.last_step, self.cfg)
