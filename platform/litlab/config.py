@@ -79,7 +79,9 @@ class Optim:
     steps: int = 1000  # optimizer steps
     name: Literal["adamw", "adafactor"] = "adamw"  # litlab.optim.OPTIMIZERS; adafactor: factored 2nd moment
     lr: float = 1e-3
-    weight_decay: float = 1e-4  # decoupled (p -= lr_t * wd * p); matrices only: never biases, norms, logit_scale
+    # decoupled, torch's AdamW form: p -= lr_t * wd * p (lr_t: lr x schedule x tower multiplier); matrices only,
+    # never biases, norms, logit_scale. The paper's 1e-4 is big_vision's form (schedule x wd, no lr): 0.1 here
+    weight_decay: float = 1e-4
     warmup_steps: int = 100  # linear warm-up, then cosine decay to 0 at `steps`
     clip_norm: float = 1.0  # global gradient norm
     temperature_init: float = 10.0  # initial logit scale, stored in log space
