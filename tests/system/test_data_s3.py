@@ -12,7 +12,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 from PIL import Image
-from test_smoke_grid import TINY
+from tiny_runs import TINY
 
 pytestmark = pytest.mark.system
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_smoke_grid import TINY
+from tiny_runs import TINY
 
 pytestmark = pytest.mark.system
 

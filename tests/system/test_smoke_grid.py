@@ -19,11 +19,9 @@ import urllib.request
 
 import pytest
 from servers import free_port, start_mlflow, stop
+from tiny_runs import TINY
 
 pytestmark = pytest.mark.system
-
-TINY = ["image.size=32", "optim.steps=6", "optim.warmup_steps=2", "data.batch_size=16", "eval.max_images=100",
-        "train.log_every=2", "eval.every=4"]
 
 
 @pytest.fixture(scope="module")

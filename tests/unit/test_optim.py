@@ -6,7 +6,7 @@ from litlab.config import ConfigError, Optim, RunConfig, apply_overrides, overri
 from litlab.models.locking import unlock
 from litlab.optim import OPTIMIZERS, add_tower, build_optimizer, build_schedule, param_groups, warmup_cosine
 from litlab.registry import UnknownNameError
-from test_loop import tiny_model  # the tiny two-tower model of the loop tests (tests/unit is on sys.path)
+from tiny_two_tower import tiny_model
 
 
 def group_of(optimizer: torch.optim.Optimizer) -> dict[int, dict]:
