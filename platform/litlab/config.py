@@ -1,10 +1,9 @@
 """Typed, frozen run configuration with one override mechanism and errors that list the valid choices.
 
-Every value a person gives (CLI ``--set``, presets, the design grid's studies) reaches a config only through
-``override(cfg, "optim.lr", 3e-4)``, which parses strings, checks keys and names the valid choices; raw dicts
-become a ``RunConfig`` through ``from_dict`` at the Ray boundary. Code that computes typed values itself (the
-cluster sizing of ``train.*``, ``litlab.sizing.auto_train``) uses ``dataclasses.replace``: every section
-validates itself in ``__post_init__``, so either way no invalid config exists.
+Every value a person gives (CLI ``--set``, presets, the grid's studies) goes through ``override(cfg, "optim.lr",
+3e-4)``, which parses strings and names the valid choices; raw dicts become a ``RunConfig`` through ``from_dict``
+at the Ray boundary. Code computing typed values (``litlab.sizing.auto_train``'s ``train.*``) uses
+``dataclasses.replace``; each section validates itself in ``__post_init__`` either way.
 """
 
 from __future__ import annotations
@@ -79,8 +78,8 @@ class Optim:
     steps: int = 1000  # optimizer steps
     name: Literal["adamw", "adafactor"] = "adamw"  # litlab.optim.OPTIMIZERS; adafactor: factored 2nd moment
     lr: float = 1e-3
-    # decoupled, torch's AdamW form: p -= lr_t * wd * p (lr_t: lr x schedule x tower multiplier); matrices only,
-    # never biases, norms, logit_scale. The paper's 1e-4 is big_vision's form (schedule x wd, no lr): 0.1 here
+    # torch's decoupled form, p -= lr_t * wd * p, on matrices only; the paper's 1e-4 is big_vision's (schedule x wd,
+    # no lr), which is 0.1 here (litlab.optim)
     weight_decay: float = 1e-4
     warmup_steps: int = 100  # linear warm-up, then cosine decay to 0 at `steps`
     clip_norm: float = 1.0  # global gradient norm
