@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from litlab.redact import redact
 
-import tables  # noqa: E402  (after the path insert: ablations/ is not a package)
-from report_cells import MissingCellsError, check_missing, resolve_study, studies_in_plan  # noqa: E402
-from report_model import StudyReport  # noqa: E402
-from report_render import csv_text, study_latex, study_markdown  # noqa: E402
+from ablations import study_tables
+from ablations.report_cells import MissingCellsError, check_missing, resolve_study, studies_in_plan
+from ablations.report_model import StudyReport
+from ablations.report_render import csv_text, study_latex, study_markdown
 
 REPO = Path(__file__).resolve().parent.parent
 PAPER = 'Zhai et al., "LiT: Zero-Shot Transfer with Locked-image text Tuning", CVPR 2022 (arXiv 2111.07991 v3)'
@@ -62,12 +61,12 @@ def build_reports(plan: Sequence[Mapping[str, Any]], runs: Sequence[Mapping[str,
     resolved = {study: resolve_study(plan, runs, study) for study in studies}
     if not allow_missing:
         check_missing(resolved)
-    return [tables.build(study, cells) for study, cells in resolved.items()]
+    return [study_tables.build(study, cells) for study, cells in resolved.items()]
 
 
 def write_study(report: StudyReport, folder: Path) -> tuple[str, list[Path]]:
     """<study>.md / .csv / .tex (+ <study>_paper.csv for a reference table) and PNGs; returns the markdown."""
-    from report_plots import save_png  # matplotlib only when there is something to draw
+    from ablations.report_plots import save_png  # matplotlib only when there is something to draw
 
     pngs = [save_png(plot, folder) for plot in report.plots if plot.series]
     markdown = study_markdown(report, [p.name for p in pngs])
@@ -88,11 +87,6 @@ def header(sweep: str, source: str, runs: Sequence[Mapping[str, Any]], plan: Seq
             f"{len(runs)} cell run(s), {len(plan)} planned cell(s). Ours: each expected cell's newest finished run's "
             f"logged metrics (accuracies and recalls in percent). Paper: {PAPER}, each number with the table or "
             f"figure it comes from.\n\nStudies: {listed}.\n")
-
-
-def redact(uri: str) -> str:
-    """A tracking URI without any user:password@ part."""
-    return re.sub(r"//[^/@]+@", "//", uri)
 
 
 def generate(plan: Sequence[Mapping[str, Any]], runs: Sequence[Mapping[str, Any]], *, sweep: str, out: Path,

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from litlab.registry import Registry
-from paper import PaperTable
-from report_cells import CellResult
+
+from ablations.paper import PaperTable
+from ablations.report_cells import CellResult
 
 Scale = Literal["linear", "log2"]
 

@@ -10,7 +10,8 @@ matplotlib.use("Agg")  # files only, never a window
 
 from matplotlib.figure import Figure  # noqa: E402  (after choosing the backend)
 from matplotlib.ticker import ScalarFormatter  # noqa: E402
-from report_model import Plot  # noqa: E402
+
+from ablations.report_model import Plot  # noqa: E402
 
 
 def figure(plot: Plot) -> Figure:

@@ -6,7 +6,7 @@ import csv
 import io
 from collections.abc import Sequence
 
-from report_model import StudyReport, Table
+from ablations.report_model import StudyReport, Table
 
 LATEX_SPECIAL = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",

@@ -2,25 +2,38 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from report_cells import CellResult
+from litlab.evaluators.suite import EVALUATORS, split_metric_key
+
+from ablations.report_cells import CellResult
 
 DASH = "-"  # a missing cell (with --allow-missing) or a paper entry that does not exist
 NOT_LOGGED = "n/a"  # a finished run that did not log this metric
 ERROR_CHARS = 60  # a failed cell's error, shortened, in a table cell
 
-ZEROSHOT_TOP1 = re.compile(r"^zeroshot/(?P<set>.+)/top1$")
-I2T_R1 = re.compile(r"^retrieval/(?P<set>.+)/i2t_r1$")
-T2I_R1 = re.compile(r"^retrieval/(?P<set>.+)/t2i_r1$")
-FEWSHOT10 = re.compile(r"^fewshot/(?P<set>.+)/10shot/top1$")
+
+def declared(evaluator: str, metric: str) -> tuple[str, str]:
+    """(evaluator, metric), checked against what the evaluator declares (litlab.evaluators.suite): a metric
+    renamed there fails here, at import, instead of leaving the report's columns silently empty."""
+    if metric not in EVALUATORS.get(evaluator).metrics:
+        raise LookupError(f"evaluator {evaluator!r} declares no metric {metric!r}; it declares: "
+                          f"{', '.join(EVALUATORS.get(evaluator).metrics)}")
+    return evaluator, metric
 
 
-def first_key(cells: Sequence[CellResult], pattern: re.Pattern[str]) -> str | None:
-    """The first metric name (sorted) matching ``pattern`` among the finished runs of ``cells``."""
-    names = {k for c in cells if c.status == "finished" and c.run for k in c.run["metrics"] if pattern.match(k)}
+ZEROSHOT_TOP1 = declared("zeroshot", "top1")
+I2T_R1 = declared("retrieval", "i2t_r1")
+T2I_R1 = declared("retrieval", "t2i_r1")
+FEWSHOT10 = declared("fewshot", "10shot/top1")
+
+
+def first_key(cells: Sequence[CellResult], wanted: tuple[str, str]) -> str | None:
+    """The first logged name (sorted) of the (evaluator, metric) ``wanted``, on any set, among the finished runs
+    of ``cells``."""
+    names = {k for c in cells if c.status == "finished" and c.run for k in c.run["metrics"]
+             if (parts := split_metric_key(k)) and (parts[0], parts[2]) == wanted}
     return min(names) if names else None
 
 
@@ -46,9 +59,8 @@ def dataset(key: str | None) -> str:
     """The set a metric was measured on: "zeroshot/fmnist-test/top1" -> "fmnist-test"."""
     if key is None:
         return "none logged"
-    for pattern in (ZEROSHOT_TOP1, I2T_R1, T2I_R1, FEWSHOT10):
-        if m := pattern.match(key):
-            return m["set"]
+    if parts := split_metric_key(key):
+        return parts[1]
     return key.split("/")[1] if "/" in key else key
 
 

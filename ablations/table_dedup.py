@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import paper
-from report_cells import CellResult
-from report_model import STUDY_TABLES, StudyReport, Table, paper_reference
-from report_values import DASH, Keys, counted, dataset, integer, run_text, shown, status_notes
+from ablations import paper
+from ablations.report_cells import CellResult
+from ablations.report_model import STUDY_TABLES, StudyReport, Table, paper_reference
+from ablations.report_values import DASH, Keys, counted, dataset, integer, run_text, shown, status_notes
 
 DEDUP_ORDER = ("none", "test", "train+test")
 PAPER_COLUMNS = ("#tune", "#eval", "IN", "I→T", "T→I")

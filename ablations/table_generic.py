@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from report_cells import CellResult
-from report_model import StudyReport, Table
-from report_values import Keys, counted, dataset, run_text, shown, status_notes
+from ablations.report_cells import CellResult
+from ablations.report_model import StudyReport, Table
+from ablations.report_values import Keys, counted, dataset, run_text, shown, status_notes
 
-NO_PAPER = "No paper table is registered for this study (ablations/tables.py): our numbers only."
+NO_PAPER = "No paper table is registered for this study (ablations/study_tables.py): our numbers only."
 
 
 def generic(study: str, cells: Sequence[CellResult]) -> StudyReport:

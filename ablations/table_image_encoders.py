@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import paper
-import report_checks
-from report_cells import CellResult
-from report_model import STUDY_TABLES, StudyReport, Table, paper_reference
-from report_values import Keys, counted, dataset, run_text, shown, status_notes
+from ablations import paper, report_checks
+from ablations.report_cells import CellResult
+from ablations.report_model import STUDY_TABLES, StudyReport, Table, paper_reference
+from ablations.report_values import Keys, counted, dataset, run_text, shown, status_notes
 
 ENCODER_NOTE = ("The paper's encoders are ViT-B/16 variants (MoCo-v3, DINO, AugReg on ImageNet, ImageNet-21k or "
                 "Places); ours are the image towers that ship here (ImageNet-1k CNNs), so the paper's Table 3 rows "

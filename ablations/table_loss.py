@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import paper
-import report_checks
-from report_cells import CellResult
-from report_model import STUDY_TABLES, Plot, Series, StudyReport, Table
-from report_values import DASH, Keys, counted, dataset, other_settings, shown, status_notes
+from ablations import paper, report_checks
+from ablations.report_cells import CellResult
+from ablations.report_model import STUDY_TABLES, Plot, Series, StudyReport, Table
+from ablations.report_values import DASH, Keys, counted, dataset, other_settings, shown, status_notes
 
 LOSSES = ("global", "worker")
 AXES = ("optim.negatives", "data.batch_size")

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import paper
-from report_cells import CellResult
-from report_model import STUDY_TABLES, StudyReport, Table, paper_reference
-from report_values import DASH, Keys, counted, dataset, other_settings, pct, rate, run_text, shown, status_notes
+from ablations import paper
+from ablations.report_cells import CellResult
+from ablations.report_model import STUDY_TABLES, StudyReport, Table, paper_reference
+from ablations.report_values import (
+    DASH,
+    Keys,
+    counted,
+    dataset,
+    other_settings,
+    pct,
+    rate,
+    run_text,
+    shown,
+    status_notes,
+)
 
 SPEED = "train/pairs_per_s"
 HARDWARE_NOTE = ("Speeds are not comparable across rows of different sources: ours are training pairs/s of the whole "

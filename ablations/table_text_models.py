@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import paper
-from report_cells import CellResult
-from report_model import STUDY_TABLES, StudyReport, Table, paper_reference
-from report_values import DASH, Keys, counted, dataset, run_text, shown, status_notes
+from ablations import paper
+from ablations.report_cells import CellResult
+from ablations.report_model import STUDY_TABLES, StudyReport, Table, paper_reference
+from ablations.report_values import DASH, Keys, counted, dataset, run_text, shown, status_notes
 
 TOKENIZERS = {"wordpiece_minilm": "WP", "sentencepiece_mistral": "SP", "bpe_clip": "BPE"}
 PAPER_COLUMNS = ("IN 0-shot", "I→T", "T→I")

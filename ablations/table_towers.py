@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import paper
-import report_checks
-from report_cells import CellResult
-from report_model import STUDY_TABLES, Plot, Series, StudyReport, Table
-from report_values import DASH, Keys, counted, dataset, run_text, shown, status_notes
+from litlab.config import FIGURE3_SETTINGS
 
-SETUP_ORDER = ("LU", "Lu", "UU", "Uu", "uu", "UL", "uL")
+from ablations import paper, report_checks
+from ablations.report_cells import CellResult
+from ablations.report_model import STUDY_TABLES, Plot, Series, StudyReport, Table
+from ablations.report_values import DASH, Keys, counted, dataset, run_text, shown, status_notes
+
 LOCKED_TEXT = ("UL", "uL")
 PAPER_DIRECTION = "Lu ≥ Uu > uu, locked-text settings (UL, uL) poor"
 
@@ -28,7 +28,7 @@ def by_setup(cells: Sequence[CellResult]) -> dict[str, list[CellResult]]:
     groups: dict[str, list[CellResult]] = {}
     for c in cells:
         groups.setdefault(setup_of(c), []).append(c)
-    order = {s: i for i, s in enumerate(SETUP_ORDER)}
+    order = {s: i for i, s in enumerate(FIGURE3_SETTINGS)}
     return dict(sorted(groups.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
 
 

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import paper
-import report_checks
-from report_cells import CellResult
-from report_model import STUDY_TABLES, Plot, Series, StudyReport, Table
-from report_values import DASH, Keys, counted, dataset, shown, status_notes
-from table_towers import LOCKED_TEXT, PAPER_DIRECTION, by_setup, table2_note
+from ablations import paper, report_checks
+from ablations.report_cells import CellResult
+from ablations.report_model import STUDY_TABLES, Plot, Series, StudyReport, Table
+from ablations.report_values import DASH, Keys, counted, dataset, shown, status_notes
+from ablations.table_towers import LOCKED_TEXT, PAPER_DIRECTION, by_setup, table2_note
 
 
 def lr_of(cell: CellResult) -> float | None:

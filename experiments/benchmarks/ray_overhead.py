@@ -4,7 +4,7 @@ Run:
     python experiments/benchmarks/ray_overhead.py                   # Lu, efficientnet_lite0 @ 64 px, 60 steps
     python experiments/benchmarks/ray_overhead.py --setup uu --steps 40
 
-Both train the same config for --steps steps of --batch pairs from the demo shards (`make data`):
+Both train the same config for --steps steps of 64 pairs from the demo shards (`make data`):
   plain  one process: read the parquet shards, decode + resize + tokenize (`preprocess_batch`), `loop.train`;
   ray    a local Ray cluster: Ray Data streams and decodes the shards, a TorchTrainer with 1 worker (all the CPUs)
          runs the same loop; its pairs/s come from the metrics it logs to MLflow.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from litlab.config import ConfigError, RunConfig, apply_overrides, config_hash
@@ -24,22 +24,25 @@ class Study:
     more: tuple[Study, ...] = ()  # further products (their own axes and fixed overrides) under the same name
 
     def products(self) -> list[tuple[Mapping[str, Any], Mapping[str, Sequence[Any]]]]:
-        """(fixed overrides, axes) of each product: this study's, then each of ``more`` (on top of ours)."""
-        return [(self.fixed, self.axes)] + [({**self.fixed, **m.fixed}, m.axes) for m in self.more]
+        """(fixed overrides, axes) of each product: this study's, then each of ``more``'s products, nested ones
+        included, each with every fixed override above it (the innermost wins)."""
+        out = [(self.fixed, self.axes)]
+        for m in self.more:
+            out += [({**self.fixed, **fixed}, axes) for fixed, axes in m.products()]
+        return out
 
-    def with_axes(self, replace: Mapping[str, Sequence[Any]]) -> Study:
-        """The study with some axes' values replaced in every product that has them (presets shrink step counts,
-        tower sizes...); fixed overrides are never replaced."""
+    def with_axes(self, values: Mapping[str, Sequence[Any]]) -> Study:
+        """The study with some axes' values replaced in every product that has them, nested ones included (presets
+        shrink step counts, tower sizes...); fixed overrides are never replaced."""
         names = {k for _, axes in self.products() for k in axes}
-        unknown = sorted(set(replace) - names)
+        unknown = sorted(set(values) - names)
         if unknown:
             raise ConfigError(f"study {self.name!r} has no axis {unknown[0]!r}; its axes: {', '.join(sorted(names))}")
+        return self._swapped(values)
 
-        def swap(axes: Mapping[str, Sequence[Any]]) -> dict[str, Sequence[Any]]:
-            return {k: replace.get(k, v) for k, v in axes.items()}
-
-        more = tuple(Study(m.name, swap(m.axes), m.fixed, m.doc) for m in self.more)
-        return Study(self.name, swap(self.axes), self.fixed, self.doc, more)
+    def _swapped(self, values: Mapping[str, Sequence[Any]]) -> Study:
+        axes = {k: values.get(k, v) for k, v in self.axes.items()}
+        return replace(self, axes=axes, more=tuple(m._swapped(values) for m in self.more))
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ def train(model: nn.Module, batches: Iterable[Batch], cfg: Optim, *, log: Log, l
         tic += time.perf_counter() - paused
     if done < cfg.steps:
         raise RuntimeError(f"the data ran out after {done} of {cfg.steps} steps; pass an endless iterable "
-                           "(see litlab.cluster.train) or lower optim.steps")
+                           "(e.g. litlab.cluster.shard_batches.ShardBatches) or lower optim.steps")
     return last
 
 

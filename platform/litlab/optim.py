@@ -7,8 +7,9 @@ Parameter groups. Each group carries ``base_lr`` = optim.lr x its multiplier; th
 - Weight decay (decoupled: ``p -= lr_t * weight_decay * p``, torch's AdamW form, so it follows the schedule and
   the multipliers) applies to matrices and kernels only (``ndim >= 2``, embedding tables included). Biases,
   norm scales and shifts (1-D), ``logit_scale`` and the sigmoid objective's ``logit_bias`` (0-D) never decay.
-  (big_vision, the paper's code, decays ``kernel`` weights by ``schedule x wd``, not multiplied by lr: its
-  ``wd=1e-4`` at ``lr=1e-3`` is ``weight_decay=0.1`` here.)
+  big_vision, the paper's code, adds ``wd x p`` after scaling the update by lr, then scales both by the schedule:
+  ``p -= schedule_t x wd x p``, no lr. The paper's ``wd=1e-4`` at ``lr=1e-3`` is therefore ``weight_decay=0.1``
+  here (``wd / lr``; the same per-step decay at multiplier 1), which the ``paper`` preset sets.
 - Locked (no-grad) parameters are in no group and get no optimizer state; ``add_tower`` adds them on unlock.
 """
 
@@ -107,9 +108,6 @@ class WarmupCosine:
         factor = warmup_cosine(self.last_step, self.cfg)
         for group in self.optimizer.param_groups:
             group["lr"] = group["base_lr"] * factor
-
-    def get_last_lr(self) -> list[float]:
-        return [group["lr"] for group in self.optimizer.param_groups]
 
     def lr(self) -> float:
         """optim.lr x the current factor: what the heads use (towers scale it by their multipliers)."""

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the choice closest to a misspelt ``name``, or "" when none is close."""
+    close = difflib.get_close_matches(name, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 class UnknownNameError(KeyError):
@@ -38,9 +44,7 @@ class Registry(Generic[T]):
         return self._entries[name]
 
     def unknown_message(self, name: str) -> str:
-        close = difflib.get_close_matches(name, self.names(), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return f"unknown {self.kind} {name!r}{hint}; valid: {', '.join(self.names())}"
+        return f"unknown {self.kind} {name!r}{did_you_mean(name, self.names())}; valid: {', '.join(self.names())}"
 
     def names(self) -> list[str]:
         return sorted(self._entries)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_smoke_grid import TINY
+from tiny_runs import TINY
 
 pytestmark = pytest.mark.system
 REPO = Path(__file__).resolve().parents[2]

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from tiny_runs import logged_steps
 
 pytestmark = pytest.mark.system
 REPO = Path(__file__).resolve().parents[2]
@@ -28,21 +29,10 @@ def _train_workers() -> list[int]:
     return [int(p) for p in out.stdout.split()]
 
 
-def _logged_steps(uri: str, sweep: str) -> dict[str, list[int]]:
-    from litlab.cluster.tracking import client, fetch_cell_runs
-
-    try:
-        runs = fetch_cell_runs(uri, sweep)
-    except LookupError:
-        return {}
-    return {r["tags"]["setup"]: [m.step for m in client(uri).get_metric_history(r["run_id"], "train/loss")]
-            for r in runs}
-
-
 def _kill_a_worker_after(uri: str, sweep: str, step: int, proc: subprocess.Popen, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
-        if max(_logged_steps(uri, sweep).get("Lu") or [0]) >= step and (pids := _train_workers()):
+        if max(logged_steps(uri, sweep).get("Lu") or [0]) >= step and (pids := _train_workers()):
             os.kill(pids[-1], signal.SIGKILL)
             return pids[-1]
         time.sleep(0.5)
@@ -67,5 +57,5 @@ def test_sigkilled_worker_resumes_from_checkpoint_without_losing_or_doubling_ste
     lu = runs["Lu"]
     assert lu["status"] == "FINISHED" and int(lu["tags"]["resumed_from_step"]) >= EVERY
     assert "'epoch'" in lu["tags"]["resumed_data_position"]
-    assert _logged_steps(uri, sweep)["Lu"] == list(range(LOG, STEPS + 1, LOG))  # each step once, none missing
+    assert logged_steps(uri, sweep)["Lu"] == list(range(LOG, STEPS + 1, LOG))  # each step once, none missing
     assert "zeroshot/fmnist-test/top1" in lu["metrics"] and list(runs) == ["Lu"]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyarrow.fs as pafs
 import pytest
-from test_smoke_grid import TINY
+from tiny_runs import TINY
 
 pytestmark = pytest.mark.system
 REPO = Path(__file__).resolve().parents[2]

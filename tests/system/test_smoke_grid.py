@@ -16,14 +16,13 @@ import shutil
 import subprocess
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 from servers import free_port, start_mlflow, stop
+from tiny_runs import TINY
 
 pytestmark = pytest.mark.system
-
-TINY = ["image.size=32", "optim.steps=6", "optim.warmup_steps=2", "data.batch_size=16", "eval.max_images=100",
-        "train.log_every=2", "eval.every=4"]
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +56,6 @@ def test_both_cells_finish_with_metrics_in_mlflow(sweep):
         assert r["params"]["optim.steps"] == "6" and r["params"]["setup"] == r["tags"]["setup"]
         # train.workers=0 (the default), sized from this cluster's one node of 2 CPUs (litlab.sizing.auto_train)
         assert (r["params"]["train.workers"], r["params"]["train.cpus_per_worker"]) == ("2", "0.5")
-        assert 0.0 <= r["metrics"]["zeroshot/fmnist-test/top1"] <= 1.0
         steps = [m.step for m in client(uri).get_metric_history(r["run_id"], "train/loss")]
         assert steps == [2, 4, 6]  # every logged step once, from rank 0 only
         evals = [m.step for m in client(uri).get_metric_history(r["run_id"], "zeroshot/fmnist-test/top1")]
@@ -68,8 +66,36 @@ def test_both_cells_finish_with_metrics_in_mlflow(sweep):
             a.path for a in client(uri).list_artifacts(r["run_id"])]
 
 
+def _untrained_scores(uri: str, run: dict, folder) -> dict[str, float]:
+    """The run's model as its worker built it before step 1 (same config, same seed), scored by the same suite."""
+    from litlab.cluster.tracking import client
+    from litlab.config import from_dict
+    from litlab.evaluators.suite import suite_for
+    from litlab.models.build import build_model
+
+    path = client(uri).download_artifacts(run["run_id"], "config.json", str(folder))
+    cfg = from_dict(json.loads(Path(path).read_text()))
+    return suite_for(cfg)(build_model(cfg))
+
+
+def test_lu_learns_within_its_six_steps(sweep, tmp_path):
+    """What 6 steps of 16 pairs achieve with a locked pretrained image tower. Measured over 8 such Lu runs (seeds
+    0-3, Ray Data's block order differing run to run): train/loss fell by 0.18-0.51 from step 2 to step 6, and
+    zero-shot mean per-class recall reached 0.13-0.39 against 0.04 for the untrained model at seed 0. The uu
+    cell learns nothing measurable at this budget (loss 2.7-2.9 throughout, top-1 0.08-0.12), so it has no claim."""
+    from litlab.cluster.tracking import client, fetch_cell_runs
+
+    _, uri, _ = sweep
+    lu = next(r for r in fetch_cell_runs(uri, "sys-smoke") if r["tags"]["setup"] == "Lu")
+    loss = [m.value for m in client(uri).get_metric_history(lu["run_id"], "train/loss")]  # steps 2, 4, 6
+    assert loss[-1] < loss[0], loss
+    before = _untrained_scores(uri, lu, tmp_path)["zeroshot/fmnist-test/mean_per_class_recall"]
+    after = lu["metrics"]["zeroshot/fmnist-test/mean_per_class_recall"]
+    assert after > before, (after, before)
+
+
 def test_report_prints_one_row_per_setup(sweep, tmp_path, capsys):
-    import report
+    from ablations import report
 
     _, uri, _ = sweep
     assert report.main(["--sweep", "sys-smoke", "--mlflow-uri", uri, "--out", str(tmp_path)]) == 0
@@ -79,7 +105,7 @@ def test_report_prints_one_row_per_setup(sweep, tmp_path, capsys):
 
 
 def test_report_on_a_missing_sweep_is_a_clear_error(sweep, capsys):
-    import report
+    from ablations import report
 
     _, uri, _ = sweep
     assert report.main(["--sweep", "nope", "--mlflow-uri", uri]) == 2

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_fault_tolerance import _logged_steps
+from tiny_runs import logged_steps
 
 pytestmark = pytest.mark.system
 REPO = Path(__file__).resolve().parents[2]
@@ -46,7 +46,7 @@ def test_killed_sweep_resumes_where_it_stopped(tiny_shards, tmp_path):
         first = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env,
                                  start_new_session=True)
         try:
-            _wait_for(lambda: max(_logged_steps(uri, sweep).get("uu") or [0]) >= 2 * EVERY + 4, first, 600)
+            _wait_for(lambda: max(logged_steps(uri, sweep).get("uu") or [0]) >= 2 * EVERY + 4, first, 600)
         finally:
             os.killpg(first.pid, signal.SIGKILL)  # the driver and its process group
             first.wait(timeout=60)
@@ -63,4 +63,4 @@ def test_killed_sweep_resumes_where_it_stopped(tiny_shards, tmp_path):
     assert sorted((r["tags"]["setup"], r["status"]) for r in runs) == [("Lu", "FINISHED"), ("uu", "FINISHED")]
     uu = next(r for r in runs if r["tags"]["setup"] == "uu")
     assert int(uu["tags"]["resumed_from_step"]) >= 2 * EVERY
-    assert _logged_steps(uri, sweep) == {s: list(range(LOG, STEPS + 1, LOG)) for s in ("Lu", "uu")}
+    assert logged_steps(uri, sweep) == {s: list(range(LOG, STEPS + 1, LOG)) for s in ("Lu", "uu")}

@@ -1,7 +1,7 @@
 """Small real inputs in the formats users bring, for the shard sources of ``litlab.data.sources``.
 
 Helpers only (no tests). ``FIXTURES`` maps every users'-format source name to a builder that writes a clean
-input of a few real photos (scikit-image's, via test_eval_sets_fixtures) under a folder and returns the
+input of a few real photos (scikit-image's, via fixtures_eval_sets) under a folder and returns the
 options for ``make_source(name, options)``. With ``bad=True`` a builder adds one broken item of each kind
 its source skips; ``BAD_SKIPS`` says what each source must count for them.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from test_eval_sets_fixtures import CORRUPT, encoded, photos
+from fixtures_eval_sets import CORRUPT, encoded, photos
 
 ASTRONAUT, COFFEE, CAT, ROCKET, CAMERA = range(5)  # photos() order
 

@@ -5,16 +5,11 @@ No tests here.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
 from typing import Any
 
-ABLATIONS = Path(__file__).resolve().parents[2] / "ablations"
-sys.path.insert(0, str(ABLATIONS))
-
-import tables  # noqa: E402
-from report_cells import resolve_study  # noqa: E402
-from report_model import Table  # noqa: E402
+from ablations import study_tables
+from ablations.report_cells import resolve_study
+from ablations.report_model import Table
 
 ZS = "zeroshot/fmnist-test/top1"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -51,7 +46,7 @@ def rows_by_first(table: Table) -> dict[str, dict[str, str]]:
 
 
 def build(study: str, plan: list[dict[str, Any]], runs: list[dict[str, Any]]):
-    return tables.build(study, resolve_study(plan, runs, study))
+    return study_tables.build(study, resolve_study(plan, runs, study))
 
 
 def towers_sweep() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

@@ -1,5 +1,6 @@
 import pytest
 from litlab.config import (
+    FIGURE3_SETTINGS,
     ConfigError,
     RunConfig,
     apply_overrides,
@@ -70,3 +71,8 @@ def test_parse_set():
     assert parse_set("optim.lr = 3e-4") == ("optim.lr", "3e-4")
     with pytest.raises(ConfigError, match="key=value"):
         parse_set("optim.lr")
+
+
+def test_figure3_settings_are_seven_distinct_valid_setups():
+    assert len(set(FIGURE3_SETTINGS)) == 7
+    assert [RunConfig(setup=s).setup for s in FIGURE3_SETTINGS] == list(FIGURE3_SETTINGS)

@@ -235,8 +235,8 @@ def test_every_evaluation_set_has_a_way_to_its_images():
 
 
 def test_originals_of_users_sets_are_the_images_their_loaders_keep(tmp_path):
+    from fixtures_eval_sets import user_roots
     from litlab.evaluators.sets import load_eval_set
-    from test_eval_sets_fixtures import user_roots
 
     phash = get_method("phash")
     for name, root in user_roots(tmp_path).items():

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures_eval_sets import user_roots
 from litlab.evaluators.datasets import LabelledSet
 from litlab.evaluators.sets import EVAL_SETS, CrossStyleSet, LabelledEvalSet, RetrievalSet, load_eval_set
 from litlab.evaluators.sets.images import decode_all, subset
 from litlab.registry import UnknownNameError
-from test_eval_sets_fixtures import user_roots
 
 SHIPPED = {"fmnist-test": LabelledEvalSet, "fmnist-idx-train": LabelledEvalSet, "fmnist-idx-test": LabelledEvalSet,
            "emoji-groups": LabelledEvalSet, "emoji-subgroups": LabelledEvalSet, "emoji-heldout": RetrievalSet,

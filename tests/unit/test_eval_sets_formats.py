@@ -8,11 +8,7 @@ import pickle
 
 import numpy as np
 import pytest
-from litlab.data.transforms import load_image
-from litlab.evaluators.sets import load_eval_set
-from litlab.evaluators.sets.coco import load_coco_captions
-from litlab.evaluators.sets.image_folder import load_image_folder
-from test_eval_sets_fixtures import (
+from fixtures_eval_sets import (
     CIFAR_NAMES,
     cifar100,
     coco,
@@ -23,6 +19,10 @@ from test_eval_sets_fixtures import (
     photos,
     write_tar,
 )
+from litlab.data.transforms import load_image
+from litlab.evaluators.sets import load_eval_set
+from litlab.evaluators.sets.coco import load_coco_captions
+from litlab.evaluators.sets.image_folder import load_image_folder
 
 
 def test_image_folder_labels_sorted_folders_and_counts_the_corrupt_image(tmp_path):

@@ -56,6 +56,19 @@ def test_with_axes_replaces_values_in_every_product_but_never_fixed_overrides():
         s.with_axes({"optim.lrr": (1,)})
 
 
+def test_nested_more_expands_and_survives_with_axes():
+    inner = Study("inner", {"optim.steps": (7,)}, fixed={"optim.lr": 0.01})
+    s = Study("s", {"setup": ("Lu",)}, fixed={"image.size": 32},
+              more=(Study("middle", {"setup": ("uu",)}, fixed={"optim.warmup_steps": 3}, more=(inner,)),))
+    cells = expand(RunConfig(), [s])
+    assert [c.id for c in cells] == ["setup=Lu", "setup=uu", "optim.steps=7"]
+    nested = cells[2].config  # every fixed override above it applies: s's, middle's, its own
+    assert (nested.image.size, nested.optim.warmup_steps, nested.optim.lr) == (32, 3, 0.01)
+    small = s.with_axes({"optim.steps": (5,)})
+    assert small.more[0].more[0].fixed == {"optim.lr": 0.01} and small.more[0].more[0].doc == inner.doc
+    assert [c.config.optim.steps for c in expand(RunConfig(), [small])][-1] == 5
+
+
 @pytest.mark.parametrize("preset", ["smoke", "paper-small", "paper"])
 def test_every_preset_expands_every_study_into_checked_cells(preset):
     import design_grid

@@ -1,6 +1,9 @@
-"""Architecture rules: only litlab.cluster imports ray or mlflow; no platform/__init__.py."""
+"""Architecture rules: only litlab.cluster imports ray or mlflow; no platform/__init__.py; every script's docstring
+gives a command that runs it, with options it accepts."""
 
 import ast
+import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -21,7 +24,9 @@ def imported_roots(path: Path) -> set[str]:
 
 
 PLAIN = [p for p in SOURCES if CLUSTER not in p.parents]
-SCRIPTS = sorted((REPO / "experiments").rglob("*.py")) + sorted((REPO / "ablations").glob("report.py"))
+SCRIPTS = [p for p in sorted((REPO / "experiments").rglob("*.py")) + [REPO / "ablations" / "report.py"]
+           if 'if __name__ == "__main__":' in p.read_text()]
+OTHER_PROGRAMS = ("ray ", "make ", "pip ", "docker ", "kubectl ", "mlflow ")  # docstring lines running them
 
 
 @pytest.mark.parametrize("path", PLAIN, ids=lambda p: str(p.relative_to(REPO)))
@@ -33,7 +38,24 @@ def test_no_platform_package():
     assert not (REPO / "platform" / "__init__.py").exists()
 
 
+def accepted_options(tree: ast.Module) -> set[str]:
+    """The option strings of every ``add_argument(...)`` call in a script (argparse adds --help)."""
+    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "add_argument"]
+    return {"--help"} | {a.value for c in calls for a in c.args if isinstance(a, ast.Constant) and a.value[:1] == "-"}
+
+
+def documented_runs(doc: str) -> list[list[str]]:
+    """Each ``python <script> [args]`` command in a docstring, as argv (a trailing # comment dropped)."""
+    return [shlex.split(line.split("python ", 1)[1].split(" #")[0]) for line in doc.splitlines() if "python " in line]
+
+
 @pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: p.name)
-def test_scripts_start_with_a_docstring_saying_how_to_run_them(path):
-    doc = ast.get_docstring(ast.parse(path.read_text())) or ""
-    assert "python " in doc and "2-core" in doc, f"{path.name}: docstring needs the command and 2-core timing"
+def test_every_script_documents_a_command_that_runs_it_with_options_it_accepts(path):
+    tree = ast.parse(path.read_text())
+    doc = ast.get_docstring(tree) or ""
+    runs = [argv for argv in documented_runs(doc) if argv[0].endswith(path.name)]
+    assert runs, f"{path.name}: its docstring gives no `python {path.relative_to(REPO)} ...` command"
+    assert {argv[0] for argv in runs} == {str(path.relative_to(REPO))}, "the command names another path"
+    ours = "\n".join(line for line in doc.splitlines() if not line.strip().startswith(OTHER_PROGRAMS))
+    mentioned = set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", ours))
+    assert mentioned <= accepted_options(tree), f"{path.name} documents options it does not accept"

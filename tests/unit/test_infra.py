@@ -198,10 +198,15 @@ def validate_launcher(config: dict) -> None:
     validate_config(prepare_config(copy.deepcopy(config)))
 
 
+NEEDS_RAY = pytest.mark.system  # Ray's own validator: imports Ray (starts nothing), so not in `-m "not system"`
+
+
+@NEEDS_RAY
 def test_cluster_launcher_yaml_validates_with_rays_own_validator():
     validate_launcher(launcher())
 
 
+@NEEDS_RAY
 @pytest.mark.parametrize("path,value", [
     ("docker.image_name", "x"),  # not a field
     ("max_workers", "four"),

@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import urlparse
 
+import pytest
 from infra_files import (
     DOCKERFILE,
     INFRA,
@@ -49,11 +50,15 @@ def test_ray_version_agrees():
 
 
 # ------------------------------------------------------------------------------------------- agreement: ports
-def test_ports_agree_with_ports_mk_and_the_defaults():
-    p = ports()
+@pytest.mark.system  # imports Ray (starts nothing), so not in `-m "not system"`
+def test_the_dashboard_port_is_rays_default():
     from ray._private import ray_constants
 
-    assert p["RAY_DASHBOARD_PORT"] == ray_constants.DEFAULT_DASHBOARD_PORT
+    assert ports()["RAY_DASHBOARD_PORT"] == ray_constants.DEFAULT_DASHBOARD_PORT
+
+
+def test_ports_agree_with_ports_mk_and_the_defaults():
+    p = ports()
     cluster_sh = (INFRA / "local" / "cluster.sh").read_text()
     for name in ("RAY_GCS_PORT", "RAY_DASHBOARD_PORT", "MLFLOW_PORT", "S3_PORT"):
         assert name not in p or f"{name}=${{{name}:-{p[name]}}}" in cluster_sh, name

@@ -13,7 +13,7 @@ from litlab.config import Objective, Optim
 from litlab.distributed import all_gather_with_grad
 from litlab.loop import _contrastive, accumulate, train
 from litlab.losses import contrastive_loss
-from test_loop import batch_at, tiny_model  # the tiny two-tower model of the loop tests (tests/unit is on sys.path)
+from tiny_two_tower import batch_at, tiny_model
 from torch import nn
 
 ROWS = 4  # per worker

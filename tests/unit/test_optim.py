@@ -2,11 +2,11 @@ from typing import get_args, get_type_hints
 
 import pytest
 import torch
-from litlab.config import ConfigError, Optim, RunConfig, override
+from litlab.config import ConfigError, Optim, RunConfig, apply_overrides, override
 from litlab.models.locking import unlock
-from litlab.optim import OPTIMIZERS, add_tower, build_optimizer, build_schedule, warmup_cosine
+from litlab.optim import OPTIMIZERS, add_tower, build_optimizer, build_schedule, param_groups, warmup_cosine
 from litlab.registry import UnknownNameError
-from test_loop import tiny_model  # the tiny two-tower model of the loop tests (tests/unit is on sys.path)
+from tiny_two_tower import tiny_model
 
 
 def group_of(optimizer: torch.optim.Optimizer) -> dict[int, dict]:
@@ -113,3 +113,17 @@ def test_adafactor_keeps_a_factored_second_moment():
     w = model.image.proj.weight  # (8, 48): one row mean and one column mean, not 8 x 48 second moments
     state = optimizer.state[w]
     assert state["row_var"].numel() + state["col_var"].numel() == 8 + 48 and "variance" not in state
+
+
+def test_the_paper_preset_decays_weights_as_the_papers_big_vision_recipe():
+    """big_vision (Appendix D's wd=1e-4): p -= schedule_t x 1e-4 x p per step, no lr. Ours: p -= lr_t x wd x p."""
+    import design_grid
+
+    cfg = apply_overrides(RunConfig(), design_grid.PRESETS["paper"].overrides).optim
+    weight = torch.nn.Parameter(torch.ones(4, 4, dtype=torch.float64))
+    optimizer = OPTIMIZERS.get(cfg.name)(param_groups("w", [weight], cfg.lr, cfg.weight_decay), cfg)
+    step = cfg.steps // 2
+    build_schedule(optimizer, cfg, step)
+    weight.grad = torch.zeros_like(weight)  # Adam's own update is 0: only the decay moves the weight
+    optimizer.step()
+    assert 1 - weight.detach()[0, 0].item() == pytest.approx(warmup_cosine(step, cfg) * 1e-4, rel=1e-9)

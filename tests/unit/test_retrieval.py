@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from litlab.evaluators.retrieval import retrieval_metrics, retrieve
+from litlab.evaluators.retrieval import retrieval_metrics
+from litlab.evaluators.sets import RetrievalSet
+from litlab.evaluators.suite import EVALUATORS, Context
 from litlab.tokenizers import Tokenized
 
 KS = (1, 5, 10)
@@ -107,19 +109,19 @@ class ColourModel(torch.nn.Module):
         return F.one_hot(ids[:, 0], 3).float()
 
 
-def test_retrieve_end_to_end_with_known_answers():
+def test_retrieval_evaluator_end_to_end_with_known_answers():
     images = np.zeros((3, 4, 4, 3), np.uint8)
     for c in range(3):
         images[c, ..., c] = 255
     names = ["red", "green", "blue"]
-    captions = ["red thing", "a blue one", "green", "blue", "red"]
+    captions = ("red thing", "a blue one", "green", "blue", "red")
 
     def tokenize(texts):
         ids = np.array([[next(i for i, n in enumerate(names) if n in t)] for t in texts])
         return Tokenized(ids, np.ones_like(ids))
 
-    model = ColourModel().train()
-    m = retrieve(model, images, captions, np.array([0, 2, 1, 2, 0]), tokenize=tokenize, batch_size=2, ks=(1,))
-    assert m == {"i2t_r1": 1.0, "t2i_r1": 1.0} and model.training
-    m = retrieve(model, images, captions, np.array([1, 0, 2, 1, 0]), tokenize=tokenize, ks=(1,))
+    retrieval, ctx = EVALUATORS.get("retrieval").run, Context(tokenize=tokenize, templates="simple", batch_size=2)
+    m = retrieval(ColourModel(), [RetrievalSet(images, captions, np.array([0, 2, 1, 2, 0]))], ctx)
+    assert (m["i2t_r1"], m["t2i_r1"]) == (1.0, 1.0)
+    m = retrieval(ColourModel(), [RetrievalSet(images, captions, np.array([1, 0, 2, 1, 0]))], ctx)
     assert m["t2i_r1"] == pytest.approx(1 / 5)  # only "red" -> image 0 is right

@@ -1,20 +1,22 @@
 """Security: checkpoints never unpickle code, paths from users' files cannot leave their root, and the local
-servers listen on loopback only."""
+servers listen on loopback only. (The checkpoint loader refusing code, which needs Ray's import:
+tests/system/test_failures_checkpoint_files.py.)"""
 
 from __future__ import annotations
 
 import ast
-import os
 import re
-import shlex
 from pathlib import Path
 
 import pytest
 import torch
+from pickled_code import Exploit
 
 REPO = Path(__file__).resolve().parents[2]
+# the checkpoint test loads an exploit unsafely once, to prove it is live
+PROVES_THE_EXPLOIT = REPO / "tests" / "system" / "test_failures_checkpoint_files.py"
 CODE = [p for d in ("platform", "experiments", "ablations", "tests") for p in (REPO / d).rglob("*.py")
-        if p != Path(__file__).resolve()]  # this file loads an exploit unsafely once, to prove it is live
+        if p != PROVES_THE_EXPLOIT]
 # in-memory pickles a job makes and reads itself (never a file from storage or a user), with the reason
 PICKLE_OK = {"platform/litlab/cluster/build_shards.py": "Ray Data rows holding the same job's work items"}
 
@@ -44,36 +46,6 @@ def test_no_pickle_or_unsafe_loaders_on_stored_files():
             for i, line in enumerate(p.read_text().splitlines(), 1)
             if pattern.search(line) and str(p.relative_to(REPO)) not in PICKLE_OK]
     assert not hits, f"loaders that can run code from a file: {hits}"
-
-
-class Exploit:
-    """Unpickling this runs a shell command that creates ``marker``."""
-
-    def __init__(self, marker: Path) -> None:
-        self.marker = marker
-
-    def __reduce__(self):
-        return os.system, (f"touch {shlex.quote(str(self.marker))}",)
-
-
-def test_a_checkpoint_holding_code_is_refused_and_the_code_never_runs(tmp_path):
-    from litlab.cluster.checkpoints import CheckpointError, load_payload, newest_loadable, read_checkpoint
-    from pyarrow.fs import LocalFileSystem
-
-    armed = tmp_path / "armed"
-    torch.save({"model": Exploit(armed), "step": 1}, tmp_path / "proof.pt")
-    torch.load(tmp_path / "proof.pt", weights_only=False)  # the payload is live: an unsafe loader runs it
-    assert armed.exists()
-
-    marker = tmp_path / "pwned"
-    folder = tmp_path / "checkpoint_evil"
-    folder.mkdir()
-    torch.save({"model": Exploit(marker), "step": 5}, folder / "model.pt")
-    with pytest.raises(CheckpointError, match=r"refused checkpoint .*checkpoint_evil/model.pt.*weights_only=True"):
-        load_payload((folder / "model.pt").read_bytes(), str(folder / "model.pt"))
-    with pytest.raises(CheckpointError, match="(?s)none of the 1 checkpoint.*refused checkpoint"):
-        newest_loadable([str(folder)], lambda f: read_checkpoint(LocalFileSystem(), f))
-    assert not marker.exists(), "loading the checkpoint ran the code inside it"
 
 
 def test_evaluate_refuses_a_checkpoint_holding_code(tmp_path):

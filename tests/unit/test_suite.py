@@ -10,8 +10,8 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from litlab.config import ConfigError, RunConfig, apply_overrides
 from litlab.distributed import gather_in_order, shard_indices
-from litlab.evaluators.suite import EVALUATORS, EXPECTS, Context, EvalSuite, check_evals, parse_spec
-from litlab.evaluators.zeroshot import zeroshot_classify
+from litlab.evaluators.suite import EVALUATORS, Context, EvalSuite, check_evals, parse_spec, split_metric_key
+from litlab.evaluators.zeroshot import class_embeddings, classification_metrics, image_embeddings
 from litlab.models.build import build_model
 from litlab.tokenizers import get_tokenizer
 
@@ -29,8 +29,30 @@ def suite(root, specs=SPECS, max_images=60) -> EvalSuite:
     return EvalSuite(specs, data_root=str(root), size=32, max_images=max_images, ctx=ctx)
 
 
-def test_every_evaluator_declares_the_sets_it_takes():
-    assert set(EVALUATORS.names()) == set(EXPECTS)
+# One real set (or pair) per evaluator, with room for every metric it declares (few-shot: 30 images a class).
+EXAMPLES = {"zeroshot": ("zeroshot/fmnist-test", 60), "retrieval": ("retrieval/emoji-heldout", 60),
+            "crossstyle": ("crossstyle/emoji-style-google-apple", 30),
+            "fewshot": ("fewshot/fmnist-idx-train+fmnist-idx-test", 300)}
+
+
+def test_every_evaluator_has_an_example():
+    assert sorted(EXAMPLES) == EVALUATORS.names()
+
+
+@pytest.mark.parametrize("name", EVALUATORS.names())
+def test_every_evaluator_returns_exactly_the_metrics_it_declares(name, tiny_shards):
+    spec, max_images = EXAMPLES[name]
+    got = suite(tiny_shards, [spec], max_images)(tiny_model())
+    prefix = parse_spec(spec).name
+    assert sorted(got) == sorted(f"{prefix}/{m}" for m in EVALUATORS.get(name).metrics)
+    assert all(split_metric_key(k) == (name, prefix.split("/")[1], k[len(prefix) + 1:]) for k in got)
+
+
+def test_split_metric_key_knows_only_declared_metrics():
+    assert split_metric_key("fewshot/fmnist-idx-test/10shot/top1") == ("fewshot", "fmnist-idx-test", "10shot/top1")
+    assert split_metric_key("zeroshot/fmnist-test/top1") == ("zeroshot", "fmnist-test", "top1")
+    for other in ("train/loss", "zeroshot/fmnist-test/top3", "zeroshot/top1", "dedup/fmnist-test/dropped"):
+        assert split_metric_key(other) is None, other
 
 
 @pytest.mark.parametrize("text,msg", [
@@ -56,14 +78,16 @@ def test_a_set_of_the_wrong_kind_is_a_clear_error(tiny_shards):
         suite(tiny_shards, ["retrieval/fmnist-test"])(tiny_model())
 
 
-def test_suite_zeroshot_equals_the_plain_evaluator_and_keeps_train_mode(tiny_shards):
+def test_suite_zeroshot_equals_the_plain_computation_and_keeps_train_mode(tiny_shards):
     model = tiny_model().train()
     s = suite(tiny_shards, ["zeroshot/fmnist-test"])
     got = s(model)
     assert model.training
     data = s.load(s.specs[0])[0]
-    ref = zeroshot_classify(model, data.images, data.labels, data.classnames, template_set="simple",
-                            tokenize=get_tokenizer("wordpiece_minilm", 16), batch_size=16)
+    model.eval()
+    zcls = class_embeddings(model, data.classnames, "simple", get_tokenizer("wordpiece_minilm", 16))  # (C, D)
+    zimg = image_embeddings(model, data.images, 16)  # (N, D)
+    ref = classification_metrics(zimg @ zcls.T, torch.as_tensor(data.labels))
     assert got == {f"zeroshot/fmnist-test/{k}": v for k, v in ref.items()}
 
 

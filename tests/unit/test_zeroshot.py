@@ -3,7 +3,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 from litlab.evaluators.prompts import TEMPLATES, prompts
-from litlab.evaluators.zeroshot import classification_metrics, zeroshot_classify
+from litlab.evaluators.sets import LabelledEvalSet
+from litlab.evaluators.suite import EVALUATORS, Context
+from litlab.evaluators.zeroshot import classification_metrics
 from litlab.tokenizers import Tokenized
 
 
@@ -35,19 +37,20 @@ class KeyModel(torch.nn.Module):
         return F.one_hot(ids[:, 0], 3).float()
 
 
-def test_zeroshot_classify_end_to_end_with_known_answers():
+def test_zeroshot_evaluator_end_to_end_with_known_answers():
     images = np.zeros((3, 4, 4, 3), np.uint8)
     for c in range(3):
         images[c, ..., c] = 255
-    names = ["red", "green", "blue"]
+    names = ("red", "green", "blue")
 
     def tokenize(texts):
         ids = np.array([[names.index(t.split()[-1].rstrip("."))] for t in texts])
         return Tokenized(ids, np.ones_like(ids))
 
-    m = zeroshot_classify(KeyModel(), images, np.array([0, 1, 2]), names, template_set="simple", tokenize=tokenize)
+    zeroshot, ctx = EVALUATORS.get("zeroshot").run, Context(tokenize=tokenize, templates="simple", batch_size=2)
+    m = zeroshot(KeyModel(), [LabelledEvalSet(images, np.array([0, 1, 2]), names)], ctx)
     assert m["top1"] == 1.0
-    m = zeroshot_classify(KeyModel(), images, np.array([1, 2, 0]), names, template_set="simple", tokenize=tokenize)
+    m = zeroshot(KeyModel(), [LabelledEvalSet(images, np.array([1, 2, 0]), names)], ctx)
     assert m["top1"] == 0.0
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from litlab.config import RunConfig, config_hash, to_dict, to_params
+from litlab.redact import redact
 
 FINISHED = "FINISHED"
 HISTORY_PREFIXES = ("zeroshot",)  # metrics whose whole history fetch_cell_runs returns
@@ -194,11 +194,6 @@ def _unavailable(err: BaseException) -> bool:
 def _short(err: BaseException) -> str:
     text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
     return text[:300]
-
-
-def redact(uri: str) -> str:
-    """``uri`` without a password (``http://user:secret@host`` -> ``http://user:***@host``), for messages."""
-    return re.sub(r"^([a-z][a-z0-9+.-]*://[^/@:]*):[^/@]*@", r"\1:***@", uri, flags=re.IGNORECASE)
 
 
 def _save_unsent(pending: list[mlflow.entities.Metric], path: Path, run_id: str, uri: str) -> None:

@@ -35,7 +35,9 @@ SECRET_ENV_VARS = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TO
 
 
 @dataclass(frozen=True)
-class CellResult:
+class CellOutcome:
+    """What the sweep returns per cell (the report's per-cell record is ablations' CellResult, read from MLflow)."""
+
     cell_id: str
     run_id: str
     status: str  # FINISHED | FAILED
@@ -63,7 +65,7 @@ def run_trial(config: dict[str, Any], payloads: dict[str, dict[str, Any]]) -> No
 
 
 def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: str,
-              max_concurrent: int) -> list[CellResult]:
+              max_concurrent: int) -> list[CellOutcome]:
     """Run every cell as a Tune trial; a failing cell is recorded and does not stop the others.
 
     Re-running a sweep resumes it: a cell whose newest run (same config hash) FINISHED is skipped; an unfinished
@@ -99,8 +101,8 @@ def _newest_runs(uri: str, sweep: str, cells: Sequence[Cell]) -> dict[str, dict[
     return out
 
 
-def _done(cell: Cell, run: dict[str, Any]) -> CellResult:
-    return CellResult(cell.id, run["run_id"], "FINISHED", {k: v for k, v in run["metrics"].items() if "/" in k})
+def _done(cell: Cell, run: dict[str, Any]) -> CellOutcome:
+    return CellOutcome(cell.id, run["run_id"], "FINISHED", {k: v for k, v in run["metrics"].items() if "/" in k})
 
 
 def _keep_credentials_out_of_trials() -> None:
@@ -111,7 +113,7 @@ def _keep_credentials_out_of_trials() -> None:
 
 
 def _tune(payloads: dict[str, dict[str, Any]], sweep: str, storage: str, parent_id: str,
-          max_concurrent: int) -> list[CellResult]:
+          max_concurrent: int) -> list[CellOutcome]:
     _keep_credentials_out_of_trials()
     tuner = tune.Tuner(
         tune.with_resources(tune.with_parameters(run_trial, payloads=payloads), TRIAL_RESOURCES),
@@ -135,10 +137,10 @@ def _payload(cell: Cell, sweep: str, uri: str, storage: str, experiment_id: str,
             "tracking_uri": uri, "storage": storage}
 
 
-def _cell_result(result: Any, payloads: dict[str, dict[str, Any]]) -> CellResult:
+def _cell_result(result: Any, payloads: dict[str, dict[str, Any]]) -> CellOutcome:
     payload = payloads[result.config["cell"]]
     metrics = {k: v for k, v in (result.metrics or {}).items() if "/" in k}
     if result.error is not None:
         text = "".join(traceback.format_exception_only(type(result.error), result.error)).strip()
-        return CellResult(payload["cell_id"], payload["run_id"], "FAILED", metrics, text)
-    return CellResult(payload["cell_id"], payload["run_id"], "FINISHED", metrics)
+        return CellOutcome(payload["cell_id"], payload["run_id"], "FAILED", metrics, text)
+    return CellOutcome(payload["cell_id"], payload["run_id"], "FINISHED", metrics)

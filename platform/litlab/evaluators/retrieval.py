@@ -13,16 +13,12 @@ never 1. Similarities are computed in blocks of ``chunk_size`` query rows, so me
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from litlab.evaluators.zeroshot import image_embeddings
-from litlab.tokenizers import Tokenized
-
-Tokenize = Callable[[Sequence[str]], Tokenized]
+from litlab.tokenizers import Tokenize
 
 
 def _check_inputs(zimg: torch.Tensor, ztxt: torch.Tensor, caption_to_image: torch.Tensor) -> None:
@@ -88,16 +84,3 @@ def text_embeddings(model, captions: Sequence[str], tokenize: Tokenize, batch_si
         chunks.append(model.encode_text(torch.from_numpy(tok.ids).to(device), torch.from_numpy(tok.mask).to(device)))
     return torch.cat(chunks)
 
-
-def retrieve(model, images: np.ndarray, captions: Sequence[str], caption_to_image: np.ndarray, *,
-             tokenize: Tokenize, batch_size: int = 256, ks: Sequence[int] = (1, 5, 10),
-             device: str | torch.device = "cpu") -> dict[str, float]:
-    """Embed uint8 images (N, H, W, 3) and captions (M,) with ``model`` and return :func:`retrieval_metrics`."""
-    was_training = model.training
-    model.eval()
-    try:
-        zimg = image_embeddings(model, images, batch_size, device)  # (N, D)
-        ztxt = text_embeddings(model, captions, tokenize, batch_size, device)  # (M, D)
-    finally:
-        model.train(was_training)
-    return retrieval_metrics(zimg, ztxt, torch.as_tensor(np.asarray(caption_to_image)), ks)

@@ -28,11 +28,11 @@ from litlab.evaluators.retrieval import retrieval_metrics, t2i_ranks, text_embed
 from litlab.evaluators.sets import EVAL_SETS, CrossStyleSet, LabelledEvalSet, RetrievalSet, load_eval_set
 from litlab.evaluators.zeroshot import class_embeddings, classification_metrics, image_embeddings
 from litlab.registry import Registry, UnknownNameError
-from litlab.tokenizers import Tokenized, get_tokenizer
+from litlab.tokenizers import Tokenize, get_tokenizer
 
-Tokenize = Callable[[Sequence[str]], Tokenized]
 SHARD_SETS = ("fmnist-test", "emoji-heldout")  # splits of the demo shards: their root is data.root
 FEWSHOTS = (1, 5, 10, 25)  # shots per class, as in the paper's few-shot tables
+RECALL_AT = (1, 5, 10)  # retrieval Recall@k, as in the paper's Table 4
 
 
 @dataclass(frozen=True)
@@ -58,10 +58,39 @@ class Context:
     cache: ImageEmbeddingCache | None = None  # reuses zimg while the image side is frozen (litlab.evaluators.cache)
 
 
-Evaluator = Callable[[Any, list[Any], Context], dict[str, float]]
+EvaluateFn = Callable[[Any, list[Any], Context], dict[str, float]]  # (model, its sets, context) -> metrics
+
+
+@dataclass(frozen=True)
+class Evaluator:
+    """An evaluator with what it declares, once: the kind of each set it takes, and every metric it returns."""
+
+    run: EvaluateFn
+    takes: tuple[type, ...]  # e.g. (LabelledEvalSet,); few-shot takes a train and a test set
+    metrics: tuple[str, ...]  # logged as <evaluator>/<set>/<metric>
+
+
 EVALUATORS: Registry[Evaluator] = Registry("evaluator")
-EXPECTS = {"zeroshot": (LabelledEvalSet,), "retrieval": (RetrievalSet,), "crossstyle": (CrossStyleSet,),
-           "fewshot": (LabelledEvalSet, LabelledEvalSet)}
+
+
+def evaluator(name: str, *, takes: tuple[type, ...], metrics: Sequence[str]) -> Callable[[EvaluateFn], EvaluateFn]:
+    """Register the decorated function as evaluator ``name``, with the sets it takes and the metrics it returns."""
+
+    def add(run: EvaluateFn) -> EvaluateFn:
+        EVALUATORS.register(name)(Evaluator(run, tuple(takes), tuple(metrics)))
+        return run
+
+    return add
+
+
+def split_metric_key(key: str) -> tuple[str, str, str] | None:
+    """A logged metric's (evaluator, set, metric): ``zeroshot/fmnist-test/top1`` -> ("zeroshot", "fmnist-test",
+    "top1"); None for a name no evaluator declares (``train/loss``, a metric since renamed...)."""
+    name, _, rest = key.partition("/")
+    set_name, _, metric = rest.partition("/")
+    if name in EVALUATORS and set_name and metric in EVALUATORS.get(name).metrics:
+        return name, set_name, metric
+    return None
 
 
 def parse_spec(text: str) -> EvalSpec:
@@ -70,12 +99,12 @@ def parse_spec(text: str) -> EvalSpec:
     evaluator, sep, sets = body.partition("/")
     if not sep or not sets:
         raise ValueError(f"bad evaluation {text!r}: write <evaluator>/<set>[+<set>][@root], e.g. zeroshot/fmnist-test")
-    EVALUATORS.get(evaluator)
+    takes = EVALUATORS.get(evaluator).takes
     names = tuple(sets.split("+"))
     for name in names:
         EVAL_SETS.get(name)
-    if len(names) != len(EXPECTS[evaluator]):
-        raise ValueError(f"evaluator {evaluator!r} takes {len(EXPECTS[evaluator])} set(s), got {text!r}")
+    if len(names) != len(takes):
+        raise ValueError(f"evaluator {evaluator!r} takes {len(takes)} set(s), got {text!r}")
     return EvalSpec(evaluator, names, root or None)
 
 
@@ -104,7 +133,7 @@ class EvalSuite:
                 self._sets[(name, root)] = load_eval_set(name, root, self.size, self.max_images)
             data = self._sets[(name, root)]
             out.append(data)
-        for data, kind in zip(out, EXPECTS[spec.evaluator], strict=True):
+        for data, kind in zip(out, EVALUATORS.get(spec.evaluator).takes, strict=True):
             if not isinstance(data, kind):
                 raise ValueError(f"{spec.name}: {spec.evaluator} needs a {kind.__name__}, "
                                  f"{data.name or 'the set'} is a {type(data).__name__}")
@@ -117,7 +146,7 @@ class EvalSuite:
         try:
             metrics: dict[str, float] = {}
             for spec in self.specs:
-                scores = EVALUATORS.get(spec.evaluator)(model, self.load(spec), self.ctx)
+                scores = EVALUATORS.get(spec.evaluator).run(model, self.load(spec), self.ctx)
                 metrics |= {f"{spec.name}/{k}": v for k, v in scores.items()}
             return metrics
         finally:
@@ -153,7 +182,7 @@ def embed_texts(model: Any, texts: Sequence[str], ctx: Context) -> torch.Tensor:
     return gather_in_order(text_embeddings(model, mine, ctx.tokenize, ctx.batch_size, ctx.device), len(texts))
 
 
-@EVALUATORS.register("zeroshot")
+@evaluator("zeroshot", takes=(LabelledEvalSet,), metrics=("top1", "top5", "mean_per_class_recall"))
 def zeroshot(model: Any, sets: list[LabelledEvalSet], ctx: Context) -> dict[str, float]:
     """Prompts -> class embeddings (every rank, they are few); images sharded; top-1/5, mean per-class recall."""
     (data,) = sets
@@ -163,25 +192,26 @@ def zeroshot(model: Any, sets: list[LabelledEvalSet], ctx: Context) -> dict[str,
     return classification_metrics(zimg @ zcls.T, torch.as_tensor(data.labels, device=zimg.device))
 
 
-@EVALUATORS.register("retrieval")
+@evaluator("retrieval", takes=(RetrievalSet,), metrics=[f"{way}_r{k}" for way in ("i2t", "t2i") for k in RECALL_AT])
 def retrieval(model: Any, sets: list[RetrievalSet], ctx: Context) -> dict[str, float]:
     """Image <-> text Recall@1/5/10, several captions per image (COCO protocol)."""
     (data,) = sets
     zimg, ztxt = embed_images(model, data.images, ctx), embed_texts(model, data.captions, ctx)
-    return retrieval_metrics(zimg, ztxt, torch.as_tensor(data.caption_to_image))
+    return retrieval_metrics(zimg, ztxt, torch.as_tensor(data.caption_to_image), ks=RECALL_AT)
 
 
-@EVALUATORS.register("crossstyle")
+@evaluator("crossstyle", takes=(CrossStyleSet,), metrics=[f"r{k}" for k in RECALL_AT])
 def crossstyle(model: Any, sets: list[CrossStyleSet], ctx: Context) -> dict[str, float]:
     """Image -> image Recall@1/5/10 from one art style to another, through the image tower only."""
     (data,) = sets
     zq = F.normalize(embed_images(model, data.query_images, ctx), dim=-1)  # (Nq, D)
     zt = F.normalize(embed_images(model, data.target_images, ctx), dim=-1)  # (Nt, D)
     ranks = t2i_ranks(zt, zq, torch.as_tensor(data.query_to_target))  # (Nq,) targets scoring >= the right one
-    return {f"r{k}": (ranks < k).double().mean().item() for k in (1, 5, 10)}
+    return {f"r{k}": (ranks < k).double().mean().item() for k in RECALL_AT}
 
 
-@EVALUATORS.register("fewshot")
+@evaluator("fewshot", takes=(LabelledEvalSet, LabelledEvalSet),
+           metrics=[f"{n}shot/{m}" for n in FEWSHOTS for m in ("top1", "top1_std", "lambda")])
 def fewshot(model: Any, sets: list[LabelledEvalSet], ctx: Context) -> dict[str, float]:
     """Ridge probes on frozen image embeddings: 1/5/10/25 shots per class (those the train set has room for,
     keeping at least one example per class to choose the ridge strength on), 5 draws (linear_probe)."""

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from litlab.evaluators.prompts import prompts
-from litlab.tokenizers import Tokenized
-
-Tokenize = Callable[[Sequence[str]], Tokenized]
+from litlab.tokenizers import Tokenize
 
 
 @torch.no_grad()
@@ -45,15 +43,3 @@ def classification_metrics(scores: torch.Tensor, labels: torch.Tensor) -> dict[s
             "top5": (topk == labels[:, None]).any(1).float().mean().item(),
             "mean_per_class_recall": torch.stack(recalls).mean().item()}
 
-
-def zeroshot_classify(model, images: np.ndarray, labels: np.ndarray, classnames: Sequence[str], *,
-                      template_set: str, tokenize: Tokenize, batch_size: int = 256,
-                      device: str | torch.device = "cpu") -> dict[str, float]:
-    was_training = model.training
-    model.eval()
-    try:
-        zcls = class_embeddings(model, classnames, template_set, tokenize, device)  # (C, D)
-        zimg = image_embeddings(model, images, batch_size, device)  # (N, D)
-    finally:
-        model.train(was_training)
-    return classification_metrics(zimg @ zcls.T, torch.as_tensor(labels, device=zimg.device))

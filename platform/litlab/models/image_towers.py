@@ -10,10 +10,7 @@ import timm
 import torch
 from torch import nn
 
-from litlab.zoo import ZOO
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+from litlab.zoo import IMAGENET_MEAN, IMAGENET_STD, ZOO
 
 
 class ImageTower(nn.Module):
@@ -52,14 +49,14 @@ def build_image_tower(arch: str, pretrained: bool) -> ImageTower:
     """A zoo name loads weights shipped in a package; any other timm name loads from timm's hub when pretrained."""
     check_image_arch(arch)
     if arch in known_image_archs():
-        from litlab.models.ports import PORTS, load_ported_model
+        from litlab.models.ports import load_ported_model
 
-        port = PORTS.get(arch)
+        entry = ZOO.get(arch)
         if pretrained:
             backbone = load_ported_model(arch, num_classes=0)
         else:
-            backbone = timm.create_model(port.timm_arch, pretrained=False, num_classes=0)
-        return ImageTower(backbone, port.mean, port.std, arch)
+            backbone = timm.create_model(entry.arch, pretrained=False, num_classes=0)
+        return ImageTower(backbone, entry.mean, entry.std, arch)
     backbone = timm.create_model(arch, pretrained=pretrained, num_classes=0)
     cfg = backbone.pretrained_cfg or {}
     return ImageTower(backbone, tuple(cfg.get("mean", IMAGENET_MEAN)), tuple(cfg.get("std", IMAGENET_STD)), arch)

@@ -37,7 +37,3 @@ def unlock(model: TwoTower, tower: str) -> list[nn.Parameter]:
     model.locked = model.locked - {tower}
     model.train(model.training)  # the tower now follows the model's mode (BatchNorm statistics update again)
     return list(module.parameters())
-
-
-def trainable_parameters(model: TwoTower) -> list:
-    return [p for p in model.parameters() if p.requires_grad]

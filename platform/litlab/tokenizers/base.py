@@ -24,6 +24,9 @@ class Tokenized:
     mask: np.ndarray  # (B, T) int64, 1 = real token
 
 
+Tokenize = Callable[[Sequence[str]], Tokenized]  # what evaluators take: a Tokenizer, or any function like it
+
+
 @dataclass(frozen=True)
 class Specials:
     """Ids the rules place: ``start`` first (None = no start token), ``end`` last, ``pad`` after it."""

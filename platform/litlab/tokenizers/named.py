@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache, partial
 
-from litlab.registry import Registry, UnknownNameError
+from litlab.registry import Registry, UnknownNameError, did_you_mean
 from litlab.tokenizers.base import DEFAULT_MAX_LEN, Tokenizer
 from litlab.tokenizers.files import FILE_SCHEME, check_file, file_target, load_file_tokenizer
 
@@ -24,9 +23,7 @@ class TokenizerRegistry(Registry[TokenizerFactory]):
         return super().get(name)
 
     def unknown_message(self, name: str) -> str:
-        close = difflib.get_close_matches(name, self.names(), n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        return (f"unknown {self.kind} {name!r}{hint}; valid: {', '.join(self.names())}, or "
+        return (f"unknown {self.kind} {name!r}{did_you_mean(name, self.names())}; valid: {', '.join(self.names())}, or "
                 f"{FILE_SCHEME}/abs/path/tokenizer.json (a trained one: python -m litlab.tokenizers train)")
 
 

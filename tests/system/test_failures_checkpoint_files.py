@@ -1,20 +1,23 @@
-"""Failures lose nothing: a corrupt or half-written checkpoint falls back to the previous one, checkpoint and shard
-files appear whole or not at all, and a full disk is a clear error that leaves earlier data readable."""
+"""Checkpoint files lose nothing: a corrupt or half-written checkpoint falls back to the previous one, a file
+appears whole or not at all, a full disk is a clear error that leaves the previous checkpoint loadable, and a
+checkpoint holding code is refused without running it.
+
+System tests only because litlab.cluster.checkpoints imports Ray (so `-m "not system"` needs no Ray); they start
+no cluster and no server."""
 
 from __future__ import annotations
 
 import errno
 import io
 import logging
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
+from pickled_code import Exploit
 from pyarrow.fs import LocalFileSystem
+
+pytestmark = pytest.mark.system
 
 
 def _checkpoints(root: Path, steps: list[int]) -> list[str]:
@@ -115,21 +118,6 @@ def test_a_crash_while_saving_leaves_no_half_file_and_the_old_one_intact(tmp_pat
 
 
 # --- a full disk ----------------------------------------------------------------------------------------------
-@pytest.fixture
-def small_disk(tmp_path) -> Iterator[Path]:
-    """A real 2 MiB tmpfs (root only; skipped where mounting is not permitted)."""
-    mnt = tmp_path / "disk"
-    mnt.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True,
-                          check=False)
-    if done.returncode:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
-
-
 def test_a_full_disk_while_checkpointing_is_a_clear_error_and_the_previous_checkpoint_loads(small_disk):
     from litlab.cluster.checkpoints import newest_loadable, save_payload
 
@@ -145,59 +133,21 @@ def test_a_full_disk_while_checkpointing_is_a_clear_error_and_the_previous_check
     assert (folder, payload["step"]) == (str(older), 10) and payload["model"]["w"].sum() == 1000
 
 
-def _noise_records(n: int, prefix: str) -> list:
-    from litlab.data.shards import Record, encode_jpeg
+# --- code inside a checkpoint ----------------------------------------------------------------------------------
+def test_a_checkpoint_holding_code_is_refused_and_the_code_never_runs(tmp_path):
+    from litlab.cluster.checkpoints import CheckpointError, load_payload, newest_loadable, read_checkpoint
 
-    rng = np.random.default_rng(0)
-    return [Record(f"{prefix}/{i}", encode_jpeg(Image.fromarray(rng.integers(0, 255, (160, 160, 3), np.uint8))),
-                   f"noise {i}", {}) for i in range(n)]
+    armed = tmp_path / "armed"
+    torch.save({"model": Exploit(armed), "step": 1}, tmp_path / "proof.pt")
+    torch.load(tmp_path / "proof.pt", weights_only=False)  # the payload is live: an unsafe loader runs it
+    assert armed.exists()
 
-
-def test_a_full_disk_while_writing_shards_names_the_shard_and_keeps_earlier_shards(small_disk):
-    from litlab.data.shards import iter_rows, read_stats, write_shards
-
-    first = write_shards(_noise_records(4, "a"), small_disk / "a", rows_per_shard=2)
-    with pytest.raises(OSError, match=rf"no space left on device while writing {small_disk}/b/part-\d{{5}}\.parquet"):
-        write_shards(_noise_records(80, "b"), small_disk / "b", rows_per_shard=5)  # ~3 MB of noise
-    assert read_stats(small_disk / "a") == first and len(list(iter_rows(small_disk / "a", ["key"]))) == 4
-    left = sorted(p.name for p in (small_disk / "b").iterdir())
-    assert left and all(n.startswith("part-") and n.endswith(".parquet") for n in left), left  # no temporaries
-    assert "_stats.json" not in left  # the folder reads as unfinished
-    assert len(list(iter_rows(small_disk / "b", ["key"]))) == 5 * len(left)  # every written shard is whole
-
-
-def test_write_bytes_atomic_on_a_full_disk_leaves_the_old_file(tmp_path, monkeypatch):
-    """Without a mount: the writer's stream fails with ENOSPC after a few bytes."""
-    import pyarrow.fs as pafs
-    from litlab import storage
-
-    target = tmp_path / "file.bin"
-    storage.write_bytes_atomic(str(target), b"old contents")
-
-    class Full:
-        def __init__(self, stream) -> None:
-            self.stream = stream
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc) -> None:
-            self.stream.close()
-
-        def write(self, data: bytes) -> None:
-            self.stream.write(data[:10])
-            raise OSError(errno.ENOSPC, "No space left on device")
-
-    class FullDisk:
-        real = pafs.LocalFileSystem()
-
-        def __getattr__(self, name: str):
-            return getattr(self.real, name)
-
-        def open_output_stream(self, path: str) -> Full:
-            return Full(self.real.open_output_stream(path))
-
-    monkeypatch.setattr(storage, "resolve", lambda uri: (FullDisk(), str(uri)))
-    with pytest.raises(OSError, match=f"no space left on device while writing {target}"):
-        storage.write_bytes_atomic(str(target), b"new contents that do not fit")
-    assert target.read_bytes() == b"old contents" and sorted(p.name for p in tmp_path.iterdir()) == ["file.bin"]
+    marker = tmp_path / "pwned"
+    folder = tmp_path / "checkpoint_evil"
+    folder.mkdir()
+    torch.save({"model": Exploit(marker), "step": 5}, folder / "model.pt")
+    with pytest.raises(CheckpointError, match=r"refused checkpoint .*checkpoint_evil/model.pt.*weights_only=True"):
+        load_payload((folder / "model.pt").read_bytes(), str(folder / "model.pt"))
+    with pytest.raises(CheckpointError, match="(?s)none of the 1 checkpoint.*refused checkpoint"):
+        newest_loadable([str(folder)], lambda f: read_checkpoint(LocalFileSystem(), f))
+    assert not marker.exists(), "loading the checkpoint ran the code inside it"
