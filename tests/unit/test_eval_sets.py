@@ -14,6 +14,7 @@ from test_eval_sets_fixtures import user_roots
 
 SHIPPED = {"fmnist-test": LabelledEvalSet, "fmnist-idx-train": LabelledEvalSet, "fmnist-idx-test": LabelledEvalSet,
            "emoji-groups": LabelledEvalSet, "emoji-subgroups": LabelledEvalSet, "emoji-heldout": RetrievalSet,
+           "emoji-vendors-heldout": LabelledEvalSet,
            "tuxpaint-stamps": RetrievalSet, "emoji-style-google-apple": CrossStyleSet,
            "emoji-style-google-twitter": CrossStyleSet, "emoji-style-apple-twitter": CrossStyleSet}
 USERS = {"image-folder": LabelledEvalSet, "coco-captions": RetrievalSet, "cifar100-test": LabelledEvalSet,
