@@ -1,4 +1,4 @@
-"""The demo build on real packages: its splits, the held-out emoji, and recipes (a split built by another is rebuilt)."""
+"""The demo build on real packages: its splits, the held-out emoji, recipes (another recipe's split is rebuilt)."""
 
 from __future__ import annotations
 
