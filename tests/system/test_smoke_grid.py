@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import urllib.parse
 import urllib.request
+from pathlib import Path
 
 import pytest
 from servers import free_port, start_mlflow, stop
@@ -66,6 +67,19 @@ def test_both_cells_finish_with_metrics_in_mlflow(sweep):
         artifacts = [a.path for a in client(uri).list_artifacts(r["run_id"], "checkpoint")]
         assert artifacts == ["checkpoint/model.pt"] and "config.json" in [
             a.path for a in client(uri).list_artifacts(r["run_id"])]
+
+
+def test_runs_record_their_protocol_and_the_sweep_what_tuning_and_evaluation_share(sweep, tmp_path):
+    from litlab.cluster.tracking import client, fetch_cell_runs
+
+    _, uri, _ = sweep
+    assert {r["tags"]["protocol"] for r in fetch_cell_runs(uri, "sys-smoke")} == {"transfer"}
+    c = client(uri)
+    parent = c.search_runs([c.get_experiment_by_name("sys-smoke").experiment_id], "tags.kind = 'sweep'")[0]
+    table = Path(c.download_artifacts(parent.info.run_id, "coverage/coverage.md", str(tmp_path))).read_text()
+    assert "| `zeroshot/fmnist-test` | openclipart |" in table and "all tuning captions" in table
+    assert json.loads(Path(c.download_artifacts(parent.info.run_id, "coverage/coverage.json", str(tmp_path)))
+                      .read_text())["train"]["split"] == "train"
 
 
 def test_report_prints_one_row_per_setup(sweep, tmp_path, capsys):

@@ -102,3 +102,17 @@ def test_cli_prints_the_table_and_refuses_unknown_sets(root, tmp_path, capsys):
     assert json.loads(out.read_text())["train"]["rows"] == 4
     assert main(["--root", str(root), "--evals", "zeroshot/fmnist-tset"]) == 2
     assert "did you mean 'fmnist-test'" in capsys.readouterr().err
+
+
+def test_a_sweep_gets_one_report_per_distinct_data_and_evaluations(root, tmp_path):
+    from litlab.config import RunConfig, apply_overrides
+    from litlab.data.coverage import sweep_coverage
+
+    cfg = apply_overrides(RunConfig(), {"data.root": str(root), "eval.evals": ("zeroshot/fmnist-test",)})
+    once = sweep_coverage([cfg, apply_overrides(cfg, {"setup": "uu"})])  # two cells, the same data: one report
+    assert sorted(once) == ["coverage/coverage.json", "coverage/coverage.md"]
+    assert json.loads(once["coverage/coverage.json"])["train"]["rows"] == 4
+    gone = apply_overrides(cfg, {"data.root": str(tmp_path / "nowhere")})
+    twice = sweep_coverage([cfg, gone])
+    assert sorted(twice) == ["coverage/0-train.json", "coverage/0-train.md", "coverage/1-train.md"]
+    assert "not computed" in twice["coverage/1-train.md"] and "nowhere" in twice["coverage/1-train.md"]

@@ -56,7 +56,7 @@ def test_with_axes_replaces_values_in_every_product_but_never_fixed_overrides():
         s.with_axes({"optim.lrr": (1,)})
 
 
-@pytest.mark.parametrize("preset", ["smoke", "paper-small", "paper"])
+@pytest.mark.parametrize("preset", ["smoke", "paper-small", "paper-small-indist", "paper"])
 def test_every_preset_expands_every_study_into_checked_cells(preset):
     import design_grid
 
@@ -67,3 +67,21 @@ def test_every_preset_expands_every_study_into_checked_cells(preset):
     if preset == "paper-small":  # the demo's study: every setting of Figure 3 once
         towers = [c for c in cells if "towers" in c.studies]
         assert sorted(c.config.setup for c in towers) == sorted(("LU", "Lu", "UU", "Uu", "uu", "UL", "uL"))
+
+
+def test_paper_small_is_the_transfer_protocol_and_indist_its_in_distribution_twin():
+    import design_grid
+
+    def towers(preset: str) -> list:
+        return design_grid.build_cells(design_grid.parse_args(["--preset", preset, "--study", "towers"]))
+
+    transfer, indist = towers("paper-small"), towers("paper-small-indist")
+    for c in transfer:
+        assert (c.config.data.train, c.config.eval.protocol, c.config.eval.templates) == ("train", "transfer",
+                                                                                          "classname")
+        assert c.config.eval.evals[0] == "zeroshot/emoji-vendors-heldout"  # the headline comes first
+    for c in indist:
+        assert (c.config.data.train, c.config.eval.protocol) == ("train-fmnist", "in-distribution")
+        assert c.config.eval.evals[0] == "zeroshot/fmnist-test"
+    assert [c.id for c in transfer] == [c.id for c in indist]  # the same studies, the same cells
+    assert {c.hash for c in transfer}.isdisjoint(c.hash for c in indist)

@@ -150,6 +150,26 @@ def coverage_report(data_root: str, train: str, evals: Sequence[str], keep: int 
     }
 
 
+def sweep_coverage(configs: Iterable[Any]) -> dict[str, str]:
+    """Artifact path -> text: the report (json and markdown) for each distinct (data.root, data.train, eval.evals)
+    of a sweep's run configs, computed once. A report that cannot be computed is an artifact saying why: the
+    cells still run (their own preflight names any missing data)."""
+    from litlab.data.coverage_table import to_markdown
+
+    groups = list(dict.fromkeys((c.data.root, c.data.train, tuple(c.eval.evals)) for c in configs))
+    out: dict[str, str] = {}
+    for i, (root, train, evals) in enumerate(groups):
+        stem = "coverage/coverage" if len(groups) == 1 else f"coverage/{i}-{train}"
+        try:
+            report = coverage_report(root, train, evals)
+        except (OSError, ValueError, KeyError) as err:
+            out[f"{stem}.md"] = f"Coverage of `{train}` under {root} x {', '.join(evals)}: not computed ({err}).\n"
+            continue
+        out[f"{stem}.json"] = json.dumps(report, indent=2)
+        out[f"{stem}.md"] = to_markdown(report)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     from litlab.config import default_data_root
     from litlab.data.coverage_table import to_markdown
