@@ -172,9 +172,12 @@ def test_compare_view_lists_every_cell_with_params_and_metrics(ui):
     assert re.search(r" setup (Lu uu|uu Lu) ", params), params[:3000]  # one column per cell
     assert "optim.steps 6 6" in params and "image.size 32 32" in params
     metrics = text[text.index(end):]
-    assert "zeroshot/fmnist-test/top1" in metrics and "train/loss" in metrics
+    # The compare table renders its first 17 metric rows, alphabetically, whatever the window (measured with
+    # MLflow 3.17.2); the rest scroll into view. The build's skip counts (data/build_skipped/*) push the zeroshot
+    # rows past them, so the check reads train/loss, a row every cell logs and the table shows.
+    assert "train/loss" in metrics
     for r in runs:
-        value = r["metrics"]["zeroshot/fmnist-test/top1"]
+        value = r["metrics"]["train/loss"]
         assert any(v in metrics for v in _shown(value)), (value, metrics[:2000])
 
 
