@@ -91,7 +91,9 @@ def test_markdown_table_rows(root):
     assert f"| `retrieval/emoji-heldout` | **{ALL}** | 4 | | | | **100.0 % of 2** | **100.0 % of 3** |" in md
     assert "| `crossstyle/emoji-style-google-apple` | noto-emoji | 2 | yes | partly (Noto emoji art) | yes | " \
            "image only | – |" in md
-    assert "| tuning | noto-emoji | Noto emoji art; Unicode emoji; rest items |" in md
+    assert "| tuning | noto-emoji | Noto emoji drawings | Noto emoji art | Unicode emoji (held-out items excluded) |" \
+           in md
+    assert f"| tuning | {OTHER} | undeclared (your own data) | – | – |" in md
     assert '1 of 2 class names have a word no tuning caption has, e.g. "T-shirt/top" (t)' in md
 
 

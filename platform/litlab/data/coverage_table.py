@@ -20,11 +20,15 @@ def _covered(pair: dict[str, Any], kind: str) -> tuple[str, str]:
     return f"{pct(pair['texts_covered'])} of {pair['texts']}", f"{pct(pair['words_covered'])} of {pair['words']}"
 
 
+PARTS = {"all": "", "held-out": " (held-out items only)", "rest": " (held-out items excluded)"}
+
+
 def _declared(domain: dict[str, Any] | None) -> str:
+    """``images | style | concepts`` cells of a declaration."""
     if domain is None:
-        return "undeclared (your own data)"
-    part = "" if domain["part"] == "all" else f"; {domain['part']} items"
-    return f"{', '.join(domain['styles'])}; {domain['concepts']}{part}"
+        return f"undeclared (your own data) | {DASH} | {DASH}"
+    return (f"{', '.join(domain['images'])} | {', '.join(domain['styles'])} | {domain['concepts']}"
+            f"{PARTS[domain['part']]}")
 
 
 def pairs_table(report: dict[str, Any]) -> list[str]:
@@ -44,7 +48,7 @@ def pairs_table(report: dict[str, Any]) -> list[str]:
 
 
 def declarations_table(report: dict[str, Any]) -> list[str]:
-    lines = ["| | what | style; concepts |", "|---|---|---|"]
+    lines = ["| side | name | images | style | concepts |", "|---|---|---|---|---|"]
     lines += [f"| tuning | {s['source']} | {_declared(s['domain'])} |" for s in report["sources"]]
     lines += [f"| evaluation | `{e['spec']}` ({e['kind']}) | {_declared(e['domain'])} |" for e in report["evals"]]
     return lines
