@@ -69,7 +69,7 @@ def test_nested_more_expands_and_survives_with_axes():
     assert [c.config.optim.steps for c in expand(RunConfig(), [small])][-1] == 5
 
 
-@pytest.mark.parametrize("preset", ["smoke", "paper-small", "paper"])
+@pytest.mark.parametrize("preset", ["smoke", "paper-small", "paper-small-indist", "paper"])
 def test_every_preset_expands_every_study_into_checked_cells(preset):
     import design_grid
 
@@ -80,3 +80,21 @@ def test_every_preset_expands_every_study_into_checked_cells(preset):
     if preset == "paper-small":  # the demo's study: every setting of Figure 3 once
         towers = [c for c in cells if "towers" in c.studies]
         assert sorted(c.config.setup for c in towers) == sorted(("LU", "Lu", "UU", "Uu", "uu", "UL", "uL"))
+
+
+def test_paper_small_is_the_transfer_protocol_and_indist_its_in_distribution_twin():
+    import design_grid
+
+    def towers(preset: str) -> list:
+        return design_grid.build_cells(design_grid.parse_args(["--preset", preset, "--study", "towers"]))
+
+    transfer, indist = towers("paper-small"), towers("paper-small-indist")
+    for c in transfer:
+        assert (c.config.data.train, c.config.eval.protocol, c.config.eval.templates) == ("train", "transfer",
+                                                                                          "classname")
+        assert c.config.eval.evals[0] == "zeroshot/emoji-vendors-heldout"  # the headline comes first
+    for c in indist:
+        assert (c.config.data.train, c.config.eval.protocol) == ("train-fmnist", "in-distribution")
+        assert c.config.eval.evals[0] == "zeroshot/fmnist-test"
+    assert [c.id for c in transfer] == [c.id for c in indist]  # the same studies, the same cells
+    assert {c.hash for c in transfer}.isdisjoint(c.hash for c in indist)

@@ -65,7 +65,7 @@ def git_commit() -> str:
 def cell_tags(cfg: RunConfig, cell_id: str, studies: tuple[str, ...], sweep: str) -> dict[str, str]:
     return {"sweep": sweep, "cell": cell_id, "study": ",".join(studies), "setup": cfg.setup,
             "image.arch": cfg.image.arch, "text.arch": cfg.text.arch, "text.tokenizer": cfg.text.tokenizer,
-            "data.dedup": cfg.data.dedup,
+            "data.dedup": cfg.data.dedup, "protocol": cfg.eval.protocol,
             "config_hash": config_hash(cfg), "git_commit": git_commit(), "mlflow.runName": cell_id}
 
 

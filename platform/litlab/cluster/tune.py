@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,7 +65,7 @@ def run_trial(config: dict[str, Any], payloads: dict[str, dict[str, Any]]) -> No
 
 
 def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: str,
-              max_concurrent: int) -> list[CellOutcome]:
+              max_concurrent: int, artifacts: Mapping[str, str] | None = None) -> list[CellOutcome]:
     """Run every cell as a Tune trial; a failing cell is recorded and does not stop the others.
 
     Re-running a sweep resumes it: a cell whose newest run (same config hash) FINISHED is skipped; an unfinished
@@ -77,6 +77,8 @@ def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: 
     log_sweep_plan(tracking_uri, parent.info.run_id, [
         {"cell": c.id, "studies": list(c.studies), "overrides": dict(c.overrides), "config_hash": c.hash}
         for c in cells])
+    for path, text in (artifacts or {}).items():  # e.g. the coverage report (litlab.data.coverage.sweep_coverage)
+        client(tracking_uri).log_text(parent.info.run_id, text, path)
     earlier = _newest_runs(tracking_uri, sweep, cells)
     done = [_done(c, earlier[c.id]) for c in cells if c.id in earlier and earlier[c.id]["status"] == "FINISHED"]
     todo = [c for c in cells if c.id not in {d.cell_id for d in done}]

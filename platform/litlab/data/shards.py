@@ -56,6 +56,7 @@ class ShardStats:
     bytes: int  # total size of the parquet files
     skipped: dict[str, int]  # reason -> count
     files: list[str]  # shard file names, relative to the folder
+    recipe: dict[str, Any] = dataclasses.field(default_factory=dict)  # what built it (data.recipes); {}: unknown
 
     def skipped_text(self) -> str:
         """``reason=count, ...`` or ``none``, for progress lines."""
@@ -149,11 +150,13 @@ def write_table(rows: list[Row], uri: str) -> int:
 
 def write_shards(records: Iterable[Record], out_dir: str | Path, *, rows_per_shard: int = 2000,
                  prefix: str = "part", overwrite: bool = False,
-                 source_skipped: Mapping[str, int] | None = None) -> ShardStats:
+                 source_skipped: Mapping[str, int] | None = None,
+                 recipe: Mapping[str, Any] | None = None) -> ShardStats:
     """Write ``records`` as parquet shards of ``rows_per_shard`` rows, skipping (and counting) bad ones.
 
     ``out_dir`` is a local path or an ``s3://`` URI. ``source_skipped`` is read once the records are exhausted
-    and added to the skip counts, so a source can tally what it dropped while being iterated.
+    and added to the skip counts, so a source can tally what it dropped while being iterated. ``recipe`` (plain
+    JSON values) is recorded in ``_stats.json``.
     """
     if rows_per_shard < 1:
         raise ValueError(f"rows_per_shard must be >= 1, got {rows_per_shard}")
@@ -168,7 +171,7 @@ def write_shards(records: Iterable[Record], out_dir: str | Path, *, rows_per_sha
         rows += len(chunk)
     skipped.update(source_skipped or {})
     return finish_folder(out, ShardStats(rows=rows, shards=len(files), bytes=size, skipped=dict(skipped),
-                                         files=files))
+                                         files=files, recipe=dict(recipe or {})))
 
 
 def finish_folder(out: str, stats: ShardStats) -> ShardStats:
@@ -188,7 +191,7 @@ def read_stats(out_dir: str | Path) -> ShardStats:
     data = json.loads(storage.read_text(path))
     return ShardStats(rows=int(data["rows"]), shards=int(data["shards"]), bytes=int(data["bytes"]),
                       skipped={str(k): int(v) for k, v in data["skipped"].items()},
-                      files=[str(f) for f in data["files"]])
+                      files=[str(f) for f in data["files"]], recipe=dict(data.get("recipe") or {}))
 
 
 def shard_files(out_dir: str | Path) -> list[str]:
