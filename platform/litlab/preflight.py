@@ -112,20 +112,20 @@ class Preflight:
         return self._layouts[key]
 
     def data_problems(self, cfg: RunConfig) -> list[str]:
+        out = []
+        if cfg.train.precompute and storage.is_remote(cfg.data.root):
+            out.append(f"train.precompute keeps its embedding cache beside the shards, on local disk; "
+                       f"data.root={cfg.data.root!r} is remote: copy the split to a local data.root or set "
+                       f"train.precompute=false")
         layout = self.layout(cfg)
         if isinstance(layout, str):
-            return [layout]
-        out = []
+            return [*out, layout]
         keyed = [k for k, on in (("data.dedup", cfg.data.dedup != "none"), ("train.precompute", cfg.train.precompute))
                  if on]
         if keyed and not layout.key:
             out.append(f"{' and '.join(keyed)} name rows by their 'key' column, and {layout.split} has none: build "
                        f"litlab shards from it (python -m litlab.cluster.build_shards --list: the sources) or set "
                        f"{keyed[0]} off")
-        if cfg.train.precompute and storage.is_remote(cfg.data.root):
-            out.append(f"train.precompute keeps its embedding cache beside the shards, on local disk; "
-                       f"data.root={cfg.data.root!r} is remote: copy the split to a local data.root or set "
-                       f"train.precompute=false")
         return out
 
     def eval_problems(self, cfg: RunConfig) -> list[str]:

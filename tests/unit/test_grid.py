@@ -59,8 +59,10 @@ def test_with_axes_replaces_values_in_every_product_but_never_fixed_overrides():
 @pytest.mark.parametrize("preset", ["smoke", "paper-small", "paper"])
 def test_every_preset_expands_every_study_into_checked_cells(preset):
     import design_grid
+    from litlab.preflight import config_problems
 
     cells = design_grid.build_cells(design_grid.parse_args(["--preset", preset]))
+    assert {p for c in cells for p in config_problems(c.config)} == set()
     studies = {s for c in cells for s in c.studies}
     expected = {"towers"} if preset == "smoke" else {s.name for s in design_grid.STUDIES}
     assert studies == expected and len({c.id for c in cells}) == len(cells)
