@@ -25,8 +25,10 @@ def mlflow_problem(uri: str) -> str | None:
     if uri.startswith("sqlite:///"):
         folder = Path(uri.removeprefix("sqlite:///")).parent
         existing = next(p for p in (folder, *folder.parents) if p.exists())
-        if not os.access(existing, os.W_OK):
-            return f"--mlflow-uri {uri}: cannot write {existing}; pass a store in a folder you can write"
+        if not existing.is_dir() or not os.access(existing, os.W_OK):
+            return (f"--mlflow-uri {uri}: cannot create or write the store's folder ({existing} is "
+                    f"{'not a folder' if not existing.is_dir() else 'not writable'}); pass a store in a folder you "
+                    f"can write")
         return None
     try:
         with _short_http():
