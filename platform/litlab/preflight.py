@@ -107,7 +107,8 @@ class Preflight:
             except DataError as err:
                 self._layouts[key] = str(err)
             except OSError as err:  # storage that does not answer, or refuses us (S3 credentials)
-                self._layouts[key] = f"data.root={cfg.data.root!r}: {err} (check the path, or for s3:// the AWS " \
+                first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+                self._layouts[key] = f"data.root={cfg.data.root!r}: {first} (check the path, or for s3:// the AWS " \
                                      f"credentials and AWS_ENDPOINT_URL)"
         return self._layouts[key]
 

@@ -52,6 +52,16 @@ def test_mlflow_that_refuses_the_credentials_or_does_not_answer_is_a_problem(aut
                                       f"(`make cluster-up` starts one) or pass the right --mlflow-uri")
 
 
+def test_a_server_that_is_not_mlflow_is_a_problem(tmp_path):
+    from img2dataset_data import served
+    from litlab.cluster.preflight import mlflow_problem
+
+    with served(tmp_path) as uri:  # a plain HTTP file server: 501 for the POST of MLflow's search
+        problem = mlflow_problem(uri)
+    assert problem.startswith(f"MLflow at {uri} answered with an error: API request to endpoint "
+                              f"/api/2.0/mlflow/experiments/search failed with error code 501"), problem
+
+
 def test_a_sqlite_store_needs_a_folder_it_can_write(tmp_path):
     from litlab.cluster.preflight import mlflow_problem
 

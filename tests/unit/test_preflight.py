@@ -34,6 +34,10 @@ def cells(root, n: int = 1, **overrides) -> list[Cell]:
     ({"image.arch": "vit_tiny_patch16_224"},
      "loads pretrained weights from the Hugging Face hub (timm/vit_tiny_patch16_224.augreg_in21k_ft_in1k), but the "
      "workers run with HF_HUB_OFFLINE=1"),
+    ({"image.arch": "resnet50.nope"}, "image.arch='resnet50.nope': Invalid pretrained tag (nope) for resnet50. Tags "
+                                      "with weights: resnet50.a1_in1k, "),
+    ({"image.arch": "coatnet_0_224"}, "image.arch='coatnet_0_224' has no pretrained weights in timm; use image "
+                                      "letter 'u'"),
 ])
 def test_each_config_mistake_is_named_with_its_fix(tiny_shards, overrides, fragment):
     problems = config_problems(cfg(tiny_shards, **overrides))
@@ -78,6 +82,12 @@ def test_the_training_split_is_checked(tmp_path, tiny_shards):
     (problem,) = Preflight().data_problems(cfg(tmp_path))
     assert problem.startswith(f"no split folder {tmp_path}/train")
     assert Preflight().data_problems(cfg(tiny_shards)) == []
+    (tmp_path / "train").mkdir()
+    (problem,) = Preflight().data_problems(cfg(tmp_path))
+    assert problem == f"no parquet shards in {tmp_path}/train (data.train='train' under data.root='{tmp_path}')"
+    (problem,) = Preflight().data_problems(cfg("hdfs://namenode:8020/data"))  # storage that cannot be reached
+    assert problem.startswith("data.root='hdfs://namenode:8020/data': ") and "\n" not in problem
+    assert problem.endswith("(check the path, or for s3:// the AWS credentials and AWS_ENDPOINT_URL)")
 
 
 def test_dedup_and_precompute_need_a_key_column(tiny_shards, tmp_path):

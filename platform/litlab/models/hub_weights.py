@@ -8,6 +8,7 @@ run when its workers build the model. The preflight asks here first.
 
 from __future__ import annotations
 
+import timm
 from timm.models import get_pretrained_cfg
 
 from litlab.zoo import ZOO
@@ -19,8 +20,12 @@ def hub_weights_problem(arch: str, offline: bool) -> str | None:
     """Why pretrained weights for image tower ``arch`` will not load (None when they will, or cannot be known)."""
     if arch in ZOO:
         return None
-    cfg = get_pretrained_cfg(arch)
-    if cfg is None:
+    try:
+        cfg = get_pretrained_cfg(arch)
+    except RuntimeError as err:  # timm: "Invalid pretrained tag (...) for ..."
+        tags = timm.list_pretrained(f"{arch.split('.')[0]}.*")
+        return f"image.arch={arch!r}: {err} Tags with weights: {', '.join(tags[:8]) or 'none'}"
+    if cfg is None or not (cfg.hf_hub_id or cfg.url or cfg.file):
         return (f"image.arch={arch!r} has no pretrained weights in timm; use image letter 'u' (random init) or a "
                 f"tower with weights")
     if not offline or not cfg.hf_hub_id:
