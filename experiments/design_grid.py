@@ -2,7 +2,7 @@
 
 Run:
     python experiments/design_grid.py --preset smoke                # embedded: local Ray + sqlite MLflow in ./mlruns
-    python experiments/design_grid.py --preset smoke --dry-run      # list the cells, run nothing
+    python experiments/design_grid.py --preset smoke --dry-run      # the preflight, then list the cells; no training
     ray job submit --address http://127.0.0.1:8265 --working-dir . -- \
         python experiments/design_grid.py --preset smoke --mlflow-uri http://127.0.0.1:5001   # after `make cluster-up`
 
@@ -10,6 +10,10 @@ Options: --study NAME (repeatable), --set key=value (repeatable; changes the bas
 (the MLflow experiment; default: the preset's name), --max-concurrent N.
 Takes about 5 minutes for the smoke preset (2 cells x 150 steps, 2 workers each) on a 2-core CPU machine,
 plus ~1 minute of Ray start-up; shards must exist first (`make data`).
+
+Every run and every --dry-run starts with the preflight (litlab.preflight, litlab.cluster.preflight): each cell's
+config, its training split and columns, every evaluation set with its root, MLflow, the checkpoint storage and the
+cluster's size are checked, all problems are printed together and the command exits with 2 before any trial starts.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from litlab.config import FIGURE3_SETTINGS, ConfigError, RunConfig, apply_overrides, parse_set
-from litlab.grid import Cell, Study, expand, select
+from litlab.grid import Cell, Study, expand, select, set_conflicts
+from litlab.sizing import Node, describe, sized_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -131,31 +136,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def build_cells(args: argparse.Namespace) -> list[Cell]:
+def studies_of(args: argparse.Namespace) -> tuple[list[Study], list[Study]]:
+    """(the preset's studies, those selected with --study)."""
     if args.preset not in PRESETS:
         raise ConfigError(f"unknown preset {args.preset!r}; valid: {', '.join(PRESETS)}")
-    preset = PRESETS[args.preset]
-    base = apply_overrides(apply_overrides(BASE, preset.overrides), [parse_set(s) for s in args.sets])
-    cells = expand(base, select(preset_studies(preset), args.study))
+    every = preset_studies(PRESETS[args.preset])
+    return every, select(every, args.study)
+
+
+def build_cells(args: argparse.Namespace) -> list[Cell]:
+    """The selected cells (unknown presets, studies, cells and config keys are a ConfigError); what is wrong
+    inside them is the preflight's to find (litlab.preflight)."""
+    _, studies = studies_of(args)
+    base = apply_overrides(apply_overrides(BASE, PRESETS[args.preset].overrides), [parse_set(s) for s in args.sets])
+    cells = expand(base, studies)
     unknown = sorted(set(args.cell) - {c.id for c in cells})
     if unknown:
         raise ConfigError(f"unknown cell {unknown[0]!r}; valid: {', '.join(c.id for c in cells)}")
-    cells = [c for c in cells if not args.cell or c.id in args.cell]
-    from litlab.data.dedup import check_config as check_dedup
-    from litlab.evaluators.suite import check_evals
-    from litlab.models.build import check_names
-    from litlab.models.precomputed import precompute_problem
+    return [c for c in cells if not args.cell or c.id in args.cell]
 
-    for cell in cells:
-        try:
-            check_names(cell.config)
-            check_evals(cell.config.eval.evals)
-            check_dedup(cell.config)
-            if cell.config.train.precompute and (problem := precompute_problem(cell.config)):
-                raise ConfigError(f"train.precompute: {problem}")
-        except ConfigError as err:
-            raise ConfigError(f"cell {cell.id}: {err}") from None
-    return cells
+
+def set_problems(args: argparse.Namespace) -> list[str]:
+    """The --set keys that a selected study sets itself (litlab.grid.set_conflicts)."""
+    every, studies = studies_of(args)
+    return set_conflicts(studies, [parse_set(s)[0] for s in args.sets], every)
 
 
 def tracking_uri(args: argparse.Namespace) -> str:
@@ -168,28 +172,56 @@ def tracking_uri(args: argparse.Namespace) -> str:
     return local_store_uri(REPO / "mlruns")
 
 
-def check_data(cells: list[Cell]) -> None:
-    for root in sorted({c.config.data.root for c in cells}):
-        if "://" not in root and not (Path(root) / cells[0].config.data.train).is_dir():
-            raise ConfigError(f"no training shards under data.root={root!r}; build them with `make data` "
-                              f"(python -m litlab.data.build --root {root}) or set data.root")
+def preflight(args: argparse.Namespace, cells: list[Cell], uri: str) -> list[Node] | None:
+    """Every problem of the sweep, before any trial starts (litlab.preflight, litlab.cluster.preflight): printed
+    together, and None; else the nodes to size the cells for. Ray is started only when nothing else is wrong (or is
+    already running at --address / $RAY_ADDRESS); a dry run without one sizes for this machine."""
+    from litlab.cluster import preflight as env
+    from litlab.preflight import Preflight, Problem, fit_problems, report
+
+    problems = [Problem(text) for text in set_problems(args)] + Preflight(env.hub_offline()).cells(cells)
+    problems += [Problem(text) for text in (env.mlflow_problem(uri), env.storage_problem(args.storage)) if text]
+    if args.address or os.environ.get("RAY_ADDRESS") or not (args.dry_run or problems):
+        from litlab.cluster.session import cluster_nodes, connect
+
+        connect(args.address)
+        nodes = cluster_nodes()
+    else:
+        nodes = env.local_nodes()
+    problems += fit_problems(cells, nodes, args.max_concurrent)
+    if problems:
+        print(f"error: {report(problems, len(cells))}", file=sys.stderr)
+        return None
+    return nodes
+
+
+def show(cells: list[Cell], concurrent: int) -> None:
+    for c in cells:
+        print(f"{c.id:40s} studies={','.join(c.studies)} hash={c.hash}")
+    print(f"{len(cells)} cells, {concurrent} trial(s) at a time; preflight passed"
+          + (f" ({describe(cells[0].config.train)})" if cells else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         cells = build_cells(args)
-        if args.dry_run:
-            for c in cells:
-                print(f"{c.id:40s} studies={','.join(c.studies)} hash={c.hash}")
-            print(f"{len(cells)} cells" + ("; hashes before train.workers=0 is sized from the cluster at run time"
-                                             if any(not c.config.train.workers for c in cells) else ""))
-            return 0
-        check_data(cells)
         uri = tracking_uri(args)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    nodes = preflight(args, cells, uri)
+    if nodes is None:
+        return 2
+    auto = [i for i, c in enumerate(cells) if not c.config.train.workers]
+    cells, concurrent = sized_sweep(cells, nodes, args.max_concurrent)
+    if args.dry_run:
+        show(cells, concurrent)
+        return 0
+    return run(args, cells, concurrent, uri, auto)
+
+
+def run(args: argparse.Namespace, cells: list[Cell], concurrent: int, uri: str, auto: list[int]) -> int:
     if "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ:
         # A job's working directory is a temporary copy that Ray's runtime-env agents may delete while the job runs
         # (seen with two raylets on one machine, which share it); Tune resolves paths against the cwd at the end.
@@ -197,21 +229,13 @@ def main(argv: list[str] | None = None) -> int:
     from litlab.cluster.session import cluster_nodes, connect
     from litlab.cluster.tune import run_sweep
     from litlab.data.coverage import sweep_coverage
-    from litlab.sizing import describe, sized_sweep
 
     sweep = args.sweep or args.preset
-    print(f"sweep {sweep!r}: {len(cells)} cells -> MLflow {uri}", flush=True)
     coverage = sweep_coverage(c.config for c in cells)  # what tuning and evaluation share, on the parent run
     resources = connect(args.address)
-    nodes = cluster_nodes()
-    auto = [i for i, c in enumerate(cells) if not c.config.train.workers]
-    try:
-        cells, concurrent = sized_sweep(cells, nodes, args.max_concurrent)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"cluster: {resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs on {len(nodes)} node(s) -> "
-          f"{concurrent} trial(s) at a time", flush=True)
+    print(f"sweep {sweep!r}: {len(cells)} cells -> MLflow {uri}", flush=True)
+    print(f"cluster: {resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs on {len(cluster_nodes())} "
+          f"node(s) -> {concurrent} trial(s) at a time", flush=True)
     if auto:
         print(f"train.workers=0 in {len(auto)} cell(s), sized from the largest node: "
               f"{describe(cells[auto[0]].config.train)}", flush=True)

@@ -65,7 +65,9 @@ class TextTower:
 @dataclass(frozen=True)
 class Data:
     root: str = field(default_factory=default_data_root)  # local folder or s3:// prefix holding the splits
-    train: str = "train"  # split folder under root with parquet shards
+    train: str = "train"  # split folder under root with parquet shards (litlab.data.layout: the kinds it reads)
+    image_column: str = ""  # column of image bytes ("" = jpg: litlab shards and img2dataset parquet output)
+    caption_column: str = ""  # column of captions ("" = txt, else caption: img2dataset's)
     batch_size: int = 64  # global batch (all workers together)
     crop_area_min: float = 1.0  # inception crop minimum area; 1.0 = plain resize (deterministic)
     # drop tuning images that duplicate evaluation images (paper Table 5; litlab.data.dedup): none, the eval

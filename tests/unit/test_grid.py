@@ -72,8 +72,10 @@ def test_nested_more_expands_and_survives_with_axes():
 @pytest.mark.parametrize("preset", ["smoke", "paper-small", "paper-small-indist", "paper"])
 def test_every_preset_expands_every_study_into_checked_cells(preset):
     import design_grid
+    from litlab.preflight import config_problems
 
     cells = design_grid.build_cells(design_grid.parse_args(["--preset", preset]))
+    assert {p for c in cells for p in config_problems(c.config)} == set()
     studies = {s for c in cells for s in c.studies}
     expected = {"towers"} if preset == "smoke" else {s.name for s in design_grid.STUDIES}
     assert studies == expected and len({c.id for c in cells}) == len(cells)

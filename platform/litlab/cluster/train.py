@@ -14,15 +14,15 @@ from ray.train.torch import TorchTrainer
 
 from litlab import loop
 from litlab.cluster.checkpoints import report_checkpoint, restore
-from litlab.cluster.data import split_path, train_dataset
+from litlab.cluster.data import run_layout, split_path, train_dataset
 from litlab.cluster.dedup import ensure_dedup_split
+from litlab.cluster.not_faults import StopOnNotAFault, fit, surfaced
 from litlab.cluster.precompute import ensure_image_cache
 from litlab.cluster.session import cluster_nodes
 from litlab.cluster.shard_batches import ShardBatches
 from litlab.cluster.skips import build_skip_metrics, new_counter, skip_metrics
 from litlab.cluster.tracking import RunLogger
 from litlab.config import RunConfig, from_dict, override, to_dict
-from litlab.data.shards import verify_split
 from litlab.distributed import all_gather_with_grad
 from litlab.evaluators.suite import suite_for
 from litlab.models.build import build_model
@@ -30,7 +30,13 @@ from litlab.sizing import auto_train, describe
 
 
 def train_loop_per_worker(payload: dict[str, Any]) -> None:
-    """Runs on every worker. The first line turns the raw dict into a RunConfig."""
+    """Runs on every worker; a ConfigError/DataError is raised as itself, so the run fails without restarts."""
+    with surfaced():
+        _train_worker(payload)
+
+
+def _train_worker(payload: dict[str, Any]) -> None:
+    """The first line turns the raw dict into a RunConfig."""
     cfg = from_dict(payload["run"])
     torch.set_num_threads(cfg.train.torch_threads)
     ctx = ray.train.get_context()
@@ -102,24 +108,27 @@ def _logger(payload: dict[str, Any], rank: int, start: int, position: dict[str, 
 
 
 def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_id: str) -> ray.train.Result:
-    """Train one cell with a TorchTrainer; raises ray.train.TrainingFailedError on failure."""
+    """Train one cell with a TorchTrainer; raises a ConfigError/DataError at once (no restart, litlab.cluster.
+    not_faults), ray.train.TrainingFailedError when faults outlast train.max_failures."""
     cfg = sized(cfg, tracking_uri, run_id)
     cfg = deduplicated(cfg, tracking_uri, run_id)
     cache = ensure_image_cache(cfg) if cfg.train.precompute else None
     counter = new_counter()
-    files = None if cache else verify_split(split_path(cfg.data.root, cfg.data.train))  # listed once, here
+    layout = None if cache else run_layout(cfg)  # listed once, here
     trainer = TorchTrainer(
         train_loop_per_worker,
         train_loop_config={"run": to_dict(cfg), "tracking_uri": tracking_uri, "run_id": run_id, "cell_id": name,
-                           "image_cache": cache, "skip_counter": counter, "train_files": files},
+                           "image_cache": cache, "skip_counter": counter,
+                           "train_files": list(layout.files) if layout else None},
         scaling_config=ScalingConfig(num_workers=cfg.train.workers, use_gpu=cfg.train.gpus_per_worker > 0,
                                      resources_per_worker=_worker_resources(cfg)),
         run_config=ray.train.RunConfig(name=slug(name), storage_path=storage,
                                        failure_config=ray.train.FailureConfig(max_failures=cfg.train.max_failures),
-                                       checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2)),
-        datasets={"train": train_dataset(cfg, cache, counter, files)},
+                                       checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
+                                       callbacks=[StopOnNotAFault()]),
+        datasets={"train": train_dataset(cfg, cache, counter, layout)},
     )
-    return trainer.fit()
+    return fit(trainer)
 
 
 def sized(cfg: RunConfig, tracking_uri: str, run_id: str) -> RunConfig:
