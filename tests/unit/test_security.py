@@ -57,7 +57,8 @@ class Exploit:
 
 
 def test_a_checkpoint_holding_code_is_refused_and_the_code_never_runs(tmp_path):
-    from litlab.cluster.checkpoints import CheckpointError, load_payload, newest_loadable, read_checkpoint
+    from litlab.cluster.checkpoint_store import new_name, newest_loadable, write_folder
+    from litlab.cluster.checkpoints import CheckpointError, load_payload, read_checkpoint
     from pyarrow.fs import LocalFileSystem
 
     armed = tmp_path / "armed"
@@ -66,13 +67,14 @@ def test_a_checkpoint_holding_code_is_refused_and_the_code_never_runs(tmp_path):
     assert armed.exists()
 
     marker = tmp_path / "pwned"
-    folder = tmp_path / "checkpoint_evil"
-    folder.mkdir()
-    torch.save({"model": Exploit(marker), "step": 5}, folder / "model.pt")
-    with pytest.raises(CheckpointError, match=r"refused checkpoint .*checkpoint_evil/model.pt.*weights_only=True"):
-        load_payload((folder / "model.pt").read_bytes(), str(folder / "model.pt"))
+    torch.save({"model": Exploit(marker), "step": 5}, tmp_path / "evil.pt")
+    evil = (tmp_path / "evil.pt").read_bytes()
+    with pytest.raises(CheckpointError, match=r"refused checkpoint .*evil/model.pt.*weights_only=True"):
+        load_payload(evil, str(tmp_path / "evil" / "model.pt"))
+    # written whole, its manifest matching: only the loader stands between the file and the code in it
+    folder = write_folder(LocalFileSystem(), str(tmp_path / "run"), new_name(5), {"model.pt": evil}, {"step": 5})
     with pytest.raises(CheckpointError, match="(?s)none of the 1 checkpoint.*refused checkpoint"):
-        newest_loadable([str(folder)], lambda f: read_checkpoint(LocalFileSystem(), f))
+        newest_loadable([folder], lambda f: read_checkpoint(LocalFileSystem(), f))
     assert not marker.exists(), "loading the checkpoint ran the code inside it"
 
 
