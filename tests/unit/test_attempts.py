@@ -183,3 +183,44 @@ def test_a_rerun_closes_the_killed_invocations_parent_run(store):
     run = c.get_run(killed)
     assert run.info.status == "KILLED" and run.data.tags["killed_by_sweep_run"] == new
     assert c.get_run(done).info.status == "FINISHED" and c.get_run(new).info.status == "RUNNING"
+
+
+def test_the_audit_accepts_a_truthful_record_and_names_every_lie(store):
+    """The invariants experiments/chaos.py and the kill test rely on can fail: a record built as a killed and
+    resumed run writes it passes; a discarded value in the history, a doubled step, a missing field do not."""
+    from litlab.cluster.attempts import begin_attempt, close_attempts
+    from litlab.cluster.audit import attempt_problems, lineage_problems, steps_once
+    from litlab.cluster.finish import last_steps, lineage_text
+    from litlab.cluster.history import AttemptLogger, History, publish
+    from litlab.cluster.tracking import client
+
+    uri, _, run_id = store
+    c = client(uri)
+    history = History()
+    for number, start, last in ((1, 0, 8), (2, 4, 10)):  # attempt 1 killed at step 8; 2 resumed from step 4
+        begin_attempt(uri, run_id, invocation="s", start_step=start, from_checkpoint=None if start == 0 else "ck",
+                      from_attempt=None if start == 0 else 1)
+        history = History({"lineage": history.to_dict()["lineage"], "metrics": {
+            k: [[s, v, t] for s, v, t in rows if s <= start] for k, rows in history.to_dict()["metrics"].items()}})
+        logger = AttemptLogger(uri, run_id, number, history)
+        logger.begin(start)
+        for step in range(start + 2, last + 1, 2):
+            logger.log(step, {"train/loss": 10.0 * number + step})
+    publish(uri, run_id, history)
+    close_attempts(uri, run_id, last_steps(uri, run_id), lineage_text(history, 10))
+
+    def audit() -> list[str]:
+        run = c.get_run(run_id)
+        record = {"params": run.data.params, "tags": run.data.tags, "metrics": run.data.metrics}
+        histories = {k: c.get_metric_history(run_id, k) for k in run.data.metrics}
+        return steps_once(histories) + lineage_problems(record, histories) + attempt_problems(record)
+
+    assert c.get_run(run_id).data.tags["history.lineage"] == "attempt 1: steps 0-4; attempt 2: steps 5-10"
+    assert audit() == []
+    killed = next(m for m in c.get_metric_history(run_id, "attempt.1/train/loss") if m.step == 6)
+    c.log_metric(run_id, "train/loss", killed.value, killed.timestamp, step=6)  # what first-value-wins kept before
+    assert audit() == ["train/loss logged 1 step(s) twice",
+                       "train/loss: steps [6] differ from the lineage's live values"]
+    c.set_tag(run_id, "attempt.3.cause", "rerun")  # a tag without its claim is not an attempt
+    c.log_param(run_id, "attempt.3", "x")
+    assert any("attempt 3 lacks ['start_step', 'invocation', 'started_at', 'last_step']" in p for p in audit())

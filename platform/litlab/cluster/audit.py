@@ -102,15 +102,14 @@ def lineage_problems(run: dict[str, Any], histories: dict[str, list[Any]]) -> li
     if not segments:
         return [f"no history.lineage tag ({run['tags'].get('history.lineage')!r})"]
     out = _chain_problems(record, segments)
-    live = {k: {m.step: (_same(m.value), m.timestamp) for m in v} for k, v in histories.items()}
+    live = {k: sorted((m.step, _same(m.value), m.timestamp) for m in v) for k, v in histories.items()}
     canonical = {k: v for k, v in live.items() if not is_attempt_key(k) and k != "trial/seconds"}
     for key, points in canonical.items():
-        expected = {s: p for a, lo, hi in segments
-                    for s, p in live.get(attempt_key(a, key), {}).items() if lo < s <= hi}
+        expected = sorted(p for a, lo, hi in segments for p in live.get(attempt_key(a, key), []) if lo < p[0] <= hi)
         if not expected and not key.startswith("dedup/"):
             out.append(f"{key}: no attempt of the lineage logged it")
         elif expected and points != expected:
-            wrong = sorted(s for s in set(points) | set(expected) if points.get(s) != expected.get(s))
+            wrong = sorted({p[0] for p in set(points) ^ set(expected)})
             out.append(f"{key}: steps {wrong[:6]} differ from the lineage's live values")
     return out
 
