@@ -61,17 +61,8 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
     batches = ShardBatches(cfg.data.batch_size, world, split, (state or {}).get("data"),
                            files=payload.get("train_files"))
 
-    def checkpoint(step: int, opt_state: dict[str, Any], metrics: dict[str, Any] | None = None) -> None:
-        """Collective; rank 0 writes it only while this attempt's invocation owns the run."""
-        state = {**opt_state, **extra, **batches.state()} if opt_state else extra  # the final one: model only
-        if logger is None:
-            report_checkpoint(model, cfg, payload["run_id"], step, metrics or {"step": step}, state)
-            return
-        current = owns(payload["tracking_uri"], payload["run_id"], payload.get("invocation"))
-        if not current:
-            print(f"[{payload['cell_id']}] a later invocation owns the run: no checkpoint at step {step}", flush=True)
-        report_checkpoint(model, cfg, payload["run_id"], step, metrics or {"step": step}, state,
-                          history=logger.history.to_dict(), attempt=logger.attempt, write=current)
+    def checkpoint(step: int, opt_state: dict[str, Any]) -> None:
+        _checkpoint(payload, model, cfg, logger, step, {"step": step}, {**opt_state, **extra, **batches.state()})
 
     last = loop.train(
         ddp, batches, cfg.optim,
@@ -82,7 +73,8 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
         start_step=start, state=state, checkpoint=checkpoint, checkpoint_every=cfg.train.checkpoint_every,
         seed=cfg.train.seed,
     )
-    checkpoint(cfg.optim.steps, {}, {**last, **evaluate(cfg.optim.steps), "step": cfg.optim.steps})
+    metrics = {**last, **evaluate(cfg.optim.steps), "step": cfg.optim.steps}
+    _checkpoint(payload, model, cfg, logger, cfg.optim.steps, metrics, extra)
 
 
 class WithImageTower:
@@ -97,6 +89,18 @@ class WithImageTower:
             self.full = build_model(self.cfg)
         self.full.load_state_dict(self.trained.state_dict(), strict=False)  # the cached model has no image.*
         return self.full
+
+
+def _checkpoint(payload: dict[str, Any], model: torch.nn.Module, cfg: RunConfig, logger: AttemptLogger | None,
+                step: int, metrics: dict[str, Any], state: dict[str, Any]) -> None:
+    """Collective; rank 0 writes the checkpoint (with the history so far) only while this attempt's invocation owns
+    the run: actors of a killed driver's invocation keep training for a few seconds after a rerun claimed it."""
+    current = logger is None or owns(payload["tracking_uri"], payload["run_id"], payload.get("invocation"))
+    if not current:
+        print(f"[{payload['cell_id']}] a later invocation owns the run: no checkpoint at step {step}", flush=True)
+    report_checkpoint(model, cfg, payload["run_id"], step, metrics, state,
+                      history=logger.history.to_dict() if logger else None,
+                      attempt=logger.attempt if logger else None, write=current)
 
 
 def _logger(payload: dict[str, Any], rank: int, restored: Restored) -> AttemptLogger | None:
