@@ -63,6 +63,7 @@ class Round:
     invocations: int = 0
     checks: list = field(default_factory=list)
     zombie_s: float = 0.0  # the longest a killed driver's processes lived on after the kill
+    last_to_go: list[str] = field(default_factory=list)  # which of them lived that long
 
 
 def draw(seed: int, cells: tuple[str, ...] = CELLS, steps: int = STEPS, kills: int | None = None,
@@ -111,21 +112,23 @@ def train_workers(driver: int) -> list[int]:
     return sorted(pid for (pid, _), cmd in descendants(driver).items() if cmd.startswith("ray::RayTrainWorker"))
 
 
-def alive(ids: set[tuple[int, int]]) -> set[tuple[int, int]]:
-    return ids & {(pid, start) for pid, (_, start, _) in processes().items()}
+def alive(ids: dict[tuple[int, int], str]) -> dict[tuple[int, int], str]:
+    live = {(pid, start) for pid, (_, start, _) in processes().items()}
+    return {i: cmd for i, cmd in ids.items() if i in live}
 
 
-def watch(ids: set[tuple[int, int]], timeout: float = 120.0) -> threading.Thread:
+def watch(ids: dict[tuple[int, int], str], timeout: float = 120.0) -> threading.Thread:
     """A thread that waits until none of the processes ``ids`` lives; its ``lived`` is how long that took
-    (``inf`` after ``timeout``)."""
+    (``inf`` after ``timeout``), its ``last`` the command lines of the last ones to go."""
     def run() -> None:
         began = time.monotonic()
-        while alive(ids) and time.monotonic() - began < timeout:
+        while (left := alive(ids)) and time.monotonic() - began < timeout:
+            thread.last = sorted({cmd.split(" ")[0] for cmd in left.values()})
             time.sleep(0.2)
         thread.lived = float("inf") if alive(ids) else time.monotonic() - began
 
     thread = threading.Thread(target=run, daemon=True)
-    thread.lived = float("nan")
+    thread.lived, thread.last = float("nan"), []
     thread.start()
     return thread
 
@@ -158,11 +161,11 @@ def wait_for(kill: Kill, proc: subprocess.Popen, began: float, uri: str, sweep: 
     return proc.poll() is None
 
 
-def perform(kill: Kill, proc: subprocess.Popen, uri: str, sweep: str) -> tuple[str, set[tuple[int, int]]]:
+def perform(kill: Kill, proc: subprocess.Popen, uri: str, sweep: str) -> tuple[str, dict[tuple[int, int], str]]:
     """Do the kill; (what it hit, the pids a driver kill left running)."""
     state = ", ".join(f"{c} {s.lower()} attempt {a} step {p}" for c, (s, a, p) in sorted(progress(uri, sweep).items()))
     if kill.target == "driver":
-        left = set(descendants(proc.pid))  # its local Ray cluster, and the actors in their own process groups
+        left = descendants(proc.pid)  # its local Ray cluster, and the actors in their own process groups
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         return f"driver [{state or 'no run yet'}]", left
@@ -172,7 +175,7 @@ def perform(kill: Kill, proc: subprocess.Popen, uri: str, sweep: str) -> tuple[s
     victims = workers[-2:] if kill.target == "two_workers" else workers[-1:]
     for pid in victims:
         os.kill(pid, signal.SIGKILL)
-    return f"{len(victims)} worker(s) [{state or 'no run yet'}]", set()
+    return f"{len(victims)} worker(s) [{state or 'no run yet'}]", {}
 
 
 def sweep_command(uri: str, sweep: str, storage: Path, shards: Path, cells: tuple[str, ...], sets: tuple[str, ...]
@@ -217,6 +220,7 @@ def run_round(seed: int, work: Path, shards: Path, cells: tuple[str, ...] = CELL
     for w in watchers:
         w.join()
     result.zombie_s = max((w.lived for w in watchers), default=0.0)
+    result.last_to_go = max(watchers, key=lambda w: w.lived).last if watchers else []
     shutil.rmtree(ray_tmp, ignore_errors=True)
     result.checks = audit_sweep(uri, sweep, str(work / "ray"), list(cells), temp_dirs=[tmp])
     result.checks.append(Check("killed processes gone", result.zombie_s < float("inf"),
@@ -228,7 +232,7 @@ def report(rounds: list[Round]) -> bool:
     """Print one table per round and the summary; True when every invariant held in every round."""
     for r in rounds:
         print(f"\nround seed {r.seed}: {len(r.done)} kill(s), {r.invocations} invocation(s), killed processes lived "
-              f"{r.zombie_s:.1f} s more")
+              f"{r.zombie_s:.1f} s more" + (f" (the last: {', '.join(r.last_to_go)})" if r.last_to_go else ""))
         for line in r.done:
             print(f"  killed: {line}")
         for line in r.missed:
