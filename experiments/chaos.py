@@ -162,7 +162,7 @@ def wait_for(kill: Kill, proc: subprocess.Popen, began: float, uri: str, sweep: 
 
 
 def perform(kill: Kill, proc: subprocess.Popen, uri: str, sweep: str) -> tuple[str, dict[tuple[int, int], str]]:
-    """Do the kill; (what it hit, the pids a driver kill left running)."""
+    """Do the kill; (what it hit, "" if there was no worker left to kill; the processes a driver kill left)."""
     state = ", ".join(f"{c} {s.lower()} attempt {a} step {p}" for c, (s, a, p) in sorted(progress(uri, sweep).items()))
     if kill.target == "driver":
         left = descendants(proc.pid)  # its local Ray cluster, and the actors in their own process groups
@@ -175,7 +175,7 @@ def perform(kill: Kill, proc: subprocess.Popen, uri: str, sweep: str) -> tuple[s
     victims = workers[-2:] if kill.target == "two_workers" else workers[-1:]
     for pid in victims:
         os.kill(pid, signal.SIGKILL)
-    return f"{len(victims)} worker(s) [{state or 'no run yet'}]", {}
+    return (f"{len(victims)} worker(s) [{state or 'no run yet'}]" if victims else ""), {}
 
 
 def sweep_command(uri: str, sweep: str, storage: Path, shards: Path, cells: tuple[str, ...], sets: tuple[str, ...]
@@ -208,7 +208,7 @@ def run_round(seed: int, work: Path, shards: Path, cells: tuple[str, ...] = CELL
             while pending and wait_for(pending[0], proc, began, uri, sweep):
                 kill = pending.pop(0)
                 hit, pids = perform(kill, proc, uri, sweep)
-                result.done.append(f"{kill.describe()}: {hit}")
+                (result.done if hit else result.missed).append(f"{kill.describe()}: {hit or 'no worker left'}")
                 watchers += [watch(pids)] if pids else []
                 began, driver_killed = time.monotonic(), kill.target == "driver"
                 if driver_killed:
@@ -216,7 +216,7 @@ def run_round(seed: int, work: Path, shards: Path, cells: tuple[str, ...] = CELL
             code = proc.wait(timeout=1800)
         if not driver_killed and code == 0:
             break
-    result.missed = [k.describe() for k in pending]
+    result.missed += [f"{k.describe()}: the sweep had finished" for k in pending]
     for w in watchers:
         w.join()
     result.zombie_s = max((w.lived for w in watchers), default=0.0)
@@ -236,7 +236,7 @@ def report(rounds: list[Round]) -> bool:
         for line in r.done:
             print(f"  killed: {line}")
         for line in r.missed:
-            print(f"  missed (the sweep had finished): {line}")
+            print(f"  missed: {line}")
         for c in r.checks:
             print(f"  {'PASS' if c.ok else 'FAIL'}  {c.invariant}" + (f": {c.detail}" if c.detail else ""))
     names = [c.invariant for c in rounds[0].checks] if rounds else []
