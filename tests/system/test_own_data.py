@@ -18,7 +18,7 @@ from pathlib import Path
 import img2dataset_data
 import pyarrow.parquet as pq
 import pytest
-from test_smoke_grid import TINY
+from tiny_runs import TINY
 
 pytestmark = pytest.mark.system
 REPO = Path(__file__).resolve().parents[2]
