@@ -172,12 +172,14 @@ def timed(sides: list[Side], warmup: int, repeats: int, steps: int) -> dict[str,
         for _ in range(warmup):
             side.step()
     rates: dict[str, list[float]] = {s.name: [] for s in sides}
-    for _ in range(repeats):
+    for r in range(repeats):
         for side in sides:
             tic = time.perf_counter()
             for _ in range(steps):
                 side.step()
             rates[side.name].append(steps / (time.perf_counter() - tic))
+        print(f"repeat {r + 1}/{repeats} steps/s: " + ", ".join(f"{k} {v[-1]:.3f}" for k, v in rates.items()),
+              flush=True)
     return rates
 
 
