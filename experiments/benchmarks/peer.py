@@ -105,11 +105,14 @@ def open_clip_model(cfg: RunConfig, litlab_model: nn.Module) -> CLIP:
     return model
 
 
-def open_clip_side(name: str, cfg: RunConfig, litlab_model: nn.Module, batch: Batch, lock: bool) -> Side:
+def open_clip_side(name: str, cfg: RunConfig, litlab_model: nn.Module, batch: Batch, lock: bool,
+                   locked_bn: str = "train") -> Side:
     model = open_clip_model(cfg, litlab_model)
     if lock:
         model.lock_image_tower()  # open_clip's default (freeze_bn_stats=False); see the README on why not True
     model.train()
+    if lock and locked_bn == "eval":
+        model.visual.eval()  # litlab's locked tower: BatchNorm from running statistics (not open_clip's default)
     mean, std = litlab_model.image.mean, litlab_model.image.std  # (1, 3, 1, 1): its data loader normalises
     images = (batch["image"].permute(0, 3, 1, 2).float() / 255.0 - mean) / std  # (B, 3, H, W)
     ids = batch["ids"]
@@ -211,6 +214,9 @@ def main() -> None:
     p.add_argument("--warmup", type=int, default=2, help="untimed steps per side before the repeats")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--text-arch", default="transformer_tiny", choices=[f"transformer_{s}" for s in VIT_TEXT_SIZES])
+    p.add_argument("--locked-bn", choices=["train", "eval"], default="train",
+                   help="BatchNorm mode of open_clip's locked tower: train (open_clip's default: batch statistics, "
+                        "running averages updated) or eval (what litlab's locked tower does)")
     p.add_argument("--quick", action="store_true", help="64 px, batch 16, 3 repeats of 1 step, 1 warm-up step")
     args = p.parse_args()
     if args.quick:
@@ -222,13 +228,13 @@ def main() -> None:
     batch = demo_batch(args.root, cfg, args.batch)
     print(f"efficientnet_lite0 (timm tf_efficientnet_lite0) @ {args.size} px + {args.text_arch} "
           f"(ViT-style text transformer, context {cfg.text.max_len}); batch {args.batch}; "
-          f"{torch.get_num_threads()} threads; float32, one process")
+          f"{torch.get_num_threads()} threads; float32, one process; open_clip's locked BatchNorm: {args.locked_bn}")
     lu, uu = (apply_overrides(cfg, {"setup": s}) for s in ("Lu", "Uu"))
     lit = {"Lu": litlab_side("litlab Lu", lu, batch), "Uu": litlab_side("litlab Uu", uu, batch)}
     with torch.no_grad():
         feats = lit["Lu"].model.image.eval()(batch["image"])  # (B, F): what train.precompute caches
     lit["Lu cache"] = litlab_side("litlab Lu cache", lu, {**batch, "image": feats}, features=feats.shape[1])
-    oc = {"Lu": open_clip_side("open_clip Lu", lu, lit["Lu"].model, batch, lock=True),
+    oc = {"Lu": open_clip_side("open_clip Lu", lu, lit["Lu"].model, batch, lock=True, locked_bn=args.locked_bn),
           "Uu": open_clip_side("open_clip Uu", uu, lit["Uu"].model, batch, lock=False)}
     check_models(lit, oc, batch)
     order = [lit["Lu"], oc["Lu"], lit["Lu cache"], lit["Uu"], oc["Uu"]]
