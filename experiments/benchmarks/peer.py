@@ -119,7 +119,8 @@ def open_clip_side(name: str, cfg: RunConfig, litlab_model: nn.Module, batch: Ba
     loss = ClipLoss()
     exclude = [p for n, p in model.named_parameters() if p.requires_grad and (
         p.ndim < 2 or "bn" in n or "ln" in n or "bias" in n or "logit_scale" in n)]
-    rest = [p for p in model.parameters() if p.requires_grad and all(p is not q for q in exclude)]
+    skip = {id(p) for p in exclude}
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in skip]
     optimizer = torch.optim.AdamW([{"params": exclude, "weight_decay": 0.0},
                                    {"params": rest, "weight_decay": cfg.optim.weight_decay}],
                                   lr=cfg.optim.lr, betas=(0.9, 0.98), eps=1e-6)
