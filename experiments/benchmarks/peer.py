@@ -6,7 +6,7 @@ Run:
 
 One process, one machine, the same --threads for every side, the same batch of demo-shard pairs (`make data`):
 the same images and the same token ids (litlab's WordPiece, 16 tokens). Five sides, each built once and kept
-(weights and optimizer state persist across repeats), stepped in turn A B C D E, A B C D E, ... after warm-up:
+(weights and optimizer state persist across repeats), stepped in turn A B C D E, E D C B A, ... after warm-up:
   litlab Lu        build_model(setup="Lu") + contrastive_loss + build_optimizer/build_schedule, stepped the way
                    litlab.loop steps (seed, zero_grad, accumulate, clip_grad_norm, step, schedule)
   litlab Lu cache  the same with train.precompute: the locked tower's (B, F) features computed once beforehand
@@ -170,18 +170,21 @@ def check_models(lit: dict[str, Side], oc: dict[str, Side], batch: Batch) -> Non
         raise SystemExit("the two sides do not compute the same loss")
 
 
-def timed(sides: list[Side], warmup: int, repeats: int, steps: int) -> dict[str, list[float]]:
-    """steps/s of each side per repeat; sides alternate within every repeat."""
+def timed(sides: list[Side], warmup: int, repeats: int, steps: int, min_seconds: float) -> dict[str, list[float]]:
+    """steps/s of each side per repeat: at least `steps` steps and `min_seconds` seconds (fast sides take more
+    steps, so a scheduler hiccup weighs less). Sides alternate, in reverse order every other repeat, so no side
+    always follows the same one."""
     for side in sides:
         for _ in range(warmup):
             side.step()
     rates: dict[str, list[float]] = {s.name: [] for s in sides}
     for r in range(repeats):
-        for side in sides:
-            tic = time.perf_counter()
-            for _ in range(steps):
+        for side in sides if r % 2 == 0 else sides[::-1]:
+            n, tic = 0, time.perf_counter()
+            while n < steps or time.perf_counter() - tic < min_seconds:
                 side.step()
-            rates[side.name].append(steps / (time.perf_counter() - tic))
+                n += 1
+            rates[side.name].append(n / (time.perf_counter() - tic))
         print(f"repeat {r + 1}/{repeats} steps/s: " + ", ".join(f"{k} {v[-1]:.3f}" for k, v in rates.items()),
               flush=True)
     return rates
@@ -211,17 +214,18 @@ def main() -> None:
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--steps", type=int, default=2, help="optimizer steps per side per repeat")
+    p.add_argument("--steps", type=int, default=2, help="optimizer steps per side per repeat, at least")
+    p.add_argument("--min-seconds", type=float, default=2.0, help="a side's timing lasts at least this long")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps per side before the repeats")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--text-arch", default="transformer_tiny", choices=[f"transformer_{s}" for s in VIT_TEXT_SIZES])
     p.add_argument("--locked-bn", choices=["train", "eval"], default="train",
                    help="BatchNorm mode of open_clip's locked tower: train (open_clip's default: batch statistics, "
                         "running averages updated) or eval (what litlab's locked tower does)")
-    p.add_argument("--quick", action="store_true", help="64 px, batch 16, 3 repeats of 1 step, 1 warm-up step")
+    p.add_argument("--quick", action="store_true", help="64 px, batch 16, 3 repeats of 1 step or 0.5 s, 1 warm-up step")
     args = p.parse_args()
     if args.quick:
-        args.size, args.batch, args.repeats, args.steps, args.warmup = 64, 16, 3, 1, 1
+        args.size, args.batch, args.repeats, args.steps, args.warmup, args.min_seconds = 64, 16, 3, 1, 1, 0.5
     torch.set_num_threads(args.threads)
     cfg = apply_overrides(RunConfig(), {"image.arch": "efficientnet_lite0", "image.size": args.size,
                                         "text.arch": args.text_arch})
@@ -239,7 +243,7 @@ def main() -> None:
           "Uu": open_clip_side("open_clip Uu", uu, lit["Uu"].model, batch, lock=False)}
     check_models(lit, oc, batch)
     order = [lit["Lu"], oc["Lu"], lit["Lu cache"], lit["Uu"], oc["Uu"]]
-    rates = timed(order, args.warmup, args.repeats, args.steps)
+    rates = timed(order, args.warmup, args.repeats, args.steps, args.min_seconds)
     report(rates, args.batch, args.size)
 
 
