@@ -151,11 +151,13 @@ def check_models(lit: dict[str, Side], oc: dict[str, Side], batch: Batch) -> Non
             raise SystemExit(f"{setup}: the two models differ in size; the comparison would not be fair")
     cached = lit["Lu cache"].model
     print(f"Lu cache: trainable parameters {count(cached, True):,} (the image tower is not loaded)")
-    a, b = lit["Lu"].model.image.eval(), oc["Lu"].model.visual.eval()
+    a, b = lit["Lu"].model.image, oc["Lu"].model.visual
+    modes = {m: m.training for tower in (a, b) for m in tower.modules()}  # as each side trains (--locked-bn)
     with torch.no_grad():
         images = (batch["image"][:4].permute(0, 3, 1, 2).float() / 255.0 - a.mean) / a.std
-        diff = (a(batch["image"][:4]) - b(images)).abs().max().item()
-    lit["Lu"].model.train(), oc["Lu"].model.train()
+        diff = (a.eval()(batch["image"][:4]) - b.eval()(images)).abs().max().item()
+    for module, training in modes.items():
+        module.training = training
     print(f"image features, litlab tower vs open_clip's (eval mode, same weights): max |diff| {diff:.2e}")
     if diff > 1e-4:
         raise SystemExit("the two image towers compute different features")
