@@ -27,7 +27,7 @@ from litlab.data.dedup import check_config as check_dedup
 from litlab.data.layout import SplitLayout, split_layout
 from litlab.errors import DataError
 from litlab.evaluators.resolve import load_set, set_root
-from litlab.evaluators.suite import EXPECTS, EvalSpec, check_evals, parse_spec
+from litlab.evaluators.suite import EVALUATORS, EvalSpec, check_evals, parse_spec
 from litlab.grid import Cell
 from litlab.models.build import check_names
 from litlab.models.hub_weights import hub_weights_problem
@@ -136,7 +136,7 @@ class Preflight:
                 spec = parse_spec(text)
             except (ValueError, UnknownNameError):
                 continue  # config_problems names it
-            for name, kind in zip(spec.sets, EXPECTS[spec.evaluator], strict=True):
+            for name, kind in zip(spec.sets, EVALUATORS.get(spec.evaluator).takes, strict=True):
                 key = (spec.text, name, set_root(name, spec.root, cfg.data.root))
                 if key not in self._sets:
                     self._sets[key] = _probe(spec, name, kind, cfg.data.root)
@@ -152,7 +152,7 @@ def _probe(spec: EvalSpec, name: str, kind: type, data_root: str) -> str:
     except DataError as err:
         return str(err)
     if not isinstance(data, kind):
-        fits = sorted(e for e, kinds in EXPECTS.items() if kinds[0] is type(data))
+        fits = sorted(e for e in EVALUATORS.names() if EVALUATORS.get(e).takes[0] is type(data))
         return (f"eval.evals: {spec.text}: the {spec.evaluator} evaluator scores a {kind.__name__}, and {name} is a "
                 f"{type(data).__name__}; evaluators for it: {', '.join(fits) or 'none'}")
     return ""
