@@ -4,31 +4,16 @@ Ray."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
+from dying_writer import die_before_the_manifest
 
 pytestmark = pytest.mark.system
 RUN = "s3://litlab-ckpt/run"
 
 
 def _die_before_the_manifest() -> int:
-    """A process writing a checkpoint to S3, SIGKILL-like (os._exit: no cleanup) right before its manifest."""
-    code = f"""
-import os
-import litlab.cluster.checkpoint_store as store
-from litlab import storage
-real = store._write
-def dying(fs, path, data, local):
-    if path.endswith(store.MANIFEST):
-        os._exit(9)
-    real(fs, path, data, local)
-store._write = dying
-fs, path = storage.resolve({RUN!r})
-store.write_folder(fs, path, store.new_name(30), {{"model.pt": b"x" * 100_000}}, {{"step": 30}})
-"""
-    return subprocess.run([sys.executable, "-c", code], check=False).returncode
+    """A process writing a checkpoint to S3, killed right before its manifest."""
+    return die_before_the_manifest(RUN, 100_000, "resolved")
 
 
 def test_s3_checkpoints_are_whole_or_never_loaded_and_partial_ones_are_swept(s3):

@@ -10,13 +10,12 @@ from __future__ import annotations
 import errno
 import io
 import logging
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.fs as pafs
 import pytest
 import torch
+from dying_writer import die_before_the_manifest
 from pickled_code import Exploit
 from pyarrow.fs import LocalFileSystem
 
@@ -139,21 +138,8 @@ def test_candidates_are_the_registered_checkpoints_newest_first_then_the_others(
 
 
 def _die_while_writing(run: Path, object_store: bool) -> int:
-    """SIGKILL-like death (os._exit: no cleanup runs) of a writer between model.pt and the manifest."""
-    code = f"""
-import os, sys
-import pyarrow.fs as pafs
-import litlab.cluster.checkpoint_store as store
-real = store._write
-def dying(fs, path, data, local):
-    if path.endswith(store.MANIFEST):
-        os._exit(9)
-    real(fs, path, data, local)
-store._write = dying
-fs = pafs.SubTreeFileSystem("/", pafs.LocalFileSystem()) if {object_store} else pafs.LocalFileSystem()
-store.write_folder(fs, {str(run)!r}, store.new_name(30), {{"model.pt": b"x" * 1000}}, {{"step": 30}})
-"""
-    return subprocess.run([sys.executable, "-c", code], check=False).returncode
+    """A writer killed between model.pt and the manifest, on local disk or seen as an object store."""
+    return die_before_the_manifest(str(run), 1000, "object-store" if object_store else "local")
 
 
 @pytest.mark.parametrize("object_store", [False, True], ids=["local-disk", "object-store"])
