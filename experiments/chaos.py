@@ -4,6 +4,7 @@ the truth (litlab.cluster.audit), and print a pass/fail table.
 Run:
     python experiments/chaos.py --rounds 8                 # seeds drawn and printed; each round a fresh tiny sweep
     python experiments/chaos.py --seed 1234 --rounds 1     # replay one round exactly (same kills, same moments)
+    python experiments/chaos.py --rounds 4 --kills 3       # three kills drawn per round (a replay passes it too)
 
 Each round builds a 2-cell sweep (Lu, uu; 30 steps at 32 px on tiny shards) in its own MLflow store, storage, Ray
 temp dir and TMPDIR, draws 1-3 kills from its seed (a Train worker, two workers of one cell, or the driver's
@@ -257,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--minutes", type=float, default=0, help="stop starting rounds after this long (0 = no limit)")
     p.add_argument("--work", default=None, help="folder for the rounds (default: a new one under /tmp)")
     p.add_argument("--shards", default=None, help="tiny shards to train on (default: built into --work)")
+    p.add_argument("--kills", type=int, default=None, help="kills drawn per round (default: 1-3, from the seed)")
     args = p.parse_args(argv)
     work = Path(args.work or tempfile.mkdtemp(prefix="litlab-chaos-"))
     shards = Path(args.shards) if args.shards else build_shards(work / "shards")
@@ -265,8 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     for seed in range(first, first + args.rounds):
         if args.minutes and time.monotonic() - began > args.minutes * 60:
             break
-        print(f"round seed {seed}: {'; '.join(k.describe() for k in draw(seed))}", flush=True)
-        rounds.append(run_round(seed, work / f"round-{seed}", shards))
+        kills = draw(seed, kills=args.kills)
+        print(f"round seed {seed}: {'; '.join(k.describe() for k in kills)}", flush=True)
+        rounds.append(run_round(seed, work / f"round-{seed}", shards, kills=kills))
     return 0 if report(rounds) else 1
 
 
