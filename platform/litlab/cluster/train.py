@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -30,6 +31,7 @@ from litlab.distributed import all_gather_with_grad
 from litlab.evaluators.suite import suite_for
 from litlab.models.build import build_model
 from litlab.sizing import auto_train, describe
+from litlab.timeline import Timeline
 
 
 def train_loop_per_worker(payload: dict[str, Any]) -> None:
@@ -40,12 +42,13 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
 
 def _train_worker(payload: dict[str, Any]) -> None:
     """The first line turns the raw dict into a RunConfig."""
-    cfg = from_dict(payload["run"])
+    cfg, began = from_dict(payload["run"]), time.time()
     torch.set_num_threads(cfg.train.torch_threads)
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     cache = payload.get("image_cache")
     model = build_model(cfg, image_features=cache["dim"] if cache else None)
+    built = time.time()
     restored = restore(model)  # step 0 unless Ray Train restarted us after a failure or the sweep was rerun
     start, state = restored.step, restored.state
     ddp = ray.train.torch.prepare_model(model)
@@ -54,12 +57,15 @@ def _train_worker(payload: dict[str, Any]) -> None:
     split = split_path(cfg.data.root, cfg.data.train)
     if logger and not start:
         logger.log(0, build_skip_metrics(split))
+    timeline = Timeline(logger.log if logger else _no_log)  # time/*: litlab.timeline
+    timeline.emit(start, {"time/worker_start": began, "time/model_built": built})
     suite = suite_for(cfg, device)
     eval_model = WithImageTower(cfg, model) if cache else (lambda: model)
     extra = {"image_from_cache": bool(cache)}
 
     def evaluate(step: int) -> dict[str, float]:  # every rank embeds its shard; rank 0 logs
-        scores = suite(eval_model())
+        with timeline.pause(step, evaluation=True):
+            scores = suite(eval_model())
         if logger:
             logger.log(step, scores)
         return scores
@@ -68,10 +74,11 @@ def _train_worker(payload: dict[str, Any]) -> None:
                            files=payload.get("train_files"))
 
     def checkpoint(step: int, opt_state: dict[str, Any]) -> None:
-        _checkpoint(payload, model, cfg, logger, step, {"step": step}, {**opt_state, **extra, **batches.state()})
+        with timeline.pause(step):
+            _checkpoint(payload, model, cfg, logger, step, {"step": step}, {**opt_state, **extra, **batches.state()})
 
     last = loop.train(
-        ddp, batches, cfg.optim,
+        ddp, timeline.batches(batches), cfg.optim,
         log=(_printing(logger, payload["cell_id"], cfg.optim.steps, payload.get("skip_counter"))
              if logger else _no_log),
         log_every=cfg.train.log_every, gather=all_gather_with_grad if world > 1 else None, rank=rank,
@@ -79,6 +86,7 @@ def _train_worker(payload: dict[str, Any]) -> None:
         start_step=start, state=state, checkpoint=checkpoint, checkpoint_every=cfg.train.checkpoint_every,
         seed=cfg.train.seed,
     )
+    timeline.close(cfg.optim.steps)
     metrics = {**last, **evaluate(cfg.optim.steps), "step": cfg.optim.steps}
     _checkpoint(payload, model, cfg, logger, cfg.optim.steps, metrics, extra)
 

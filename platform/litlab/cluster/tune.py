@@ -51,7 +51,7 @@ class CellOutcome:
 
 def run_trial(config: dict[str, Any], payloads: dict[str, dict[str, Any]]) -> None:
     """One Tune trial: fit the cell, report its final metrics, close its MLflow run."""
-    started = time.monotonic()
+    started, began = time.monotonic(), time.time()
     payload = payloads[config["cell"]]
     logger = RunLogger(payload["tracking_uri"], payload["run_id"])
     name = trial_name(payload["sweep"], payload["cell_id"], payload["run_id"])
@@ -65,7 +65,8 @@ def run_trial(config: dict[str, Any], payloads: dict[str, dict[str, Any]]) -> No
             logger.finish("FAILED")
         raise
     finish_cell(result, uri=payload["tracking_uri"], run_id=payload["run_id"], invocation=payload["invocation"],
-                extra={"trial/seconds": time.monotonic() - started})  # the trial's wall time, this invocation
+                extra={"trial/seconds": time.monotonic() - started,  # the trial's wall time, this invocation
+                       "time/trial_start": began})  # epoch seconds (litlab.timeline)
     tune.report({k: v for k, v in result.metrics.items() if isinstance(v, (int, float))})
 
 
