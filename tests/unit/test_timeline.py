@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from litlab.timeline import Timeline, TrialTimes, sweep_breakdown, trial_breakdown, union_length
 
 
@@ -20,10 +19,8 @@ def run(clock: Clock, steps: int, eval_every: int) -> tuple[Timeline, list]:
     logged: list = []
     tl = Timeline(lambda step, m: logged.append((step, m)), clock)
     clock.now += 10  # start-up before the first batch
-    done = 0
-    for _ in tl.batches(range(steps)):
+    for done in (i + 1 for i in tl.batches(range(steps))):
         clock.now += 1
-        done += 1
         if done % eval_every == 0 and done < steps:
             with tl.pause(done, evaluation=True):
                 clock.now += 5

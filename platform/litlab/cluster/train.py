@@ -68,6 +68,8 @@ def _train_worker(payload: dict[str, Any]) -> None:
             scores = suite(eval_model())
         if logger:
             logger.log(step, scores)
+            if payload.get("progress") is not None and step < cfg.optim.steps:  # to Tune (litlab.cluster.progress)
+                payload["progress"].put.remote(payload["cell_id"], step, scores)
         return scores
 
     batches = ShardBatches(cfg.data.batch_size, world, split, (state or {}).get("data"),
@@ -137,10 +139,11 @@ def _logger(payload: dict[str, Any], rank: int, restored: Restored) -> AttemptLo
 
 
 def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_id: str,
-             invocation: str | None = None) -> ray.train.Result:
+             invocation: str | None = None, progress: Any = None) -> ray.train.Result:
     """Train one cell with a TorchTrainer; raises a ConfigError/DataError at once (no restart, litlab.cluster.
     not_faults), ray.train.TrainingFailedError when faults outlast train.max_failures. ``invocation``: the sweep
-    run that owns the cell's run (``litlab.cluster.attempts``); close the run with ``finish.finish_cell``."""
+    run that owns the cell's run (``litlab.cluster.attempts``); close the run with ``finish.finish_cell``.
+    ``progress``: a ``litlab.cluster.progress.Progress`` actor that rank 0 sends intermediate evaluations to."""
     cfg = sized(cfg, tracking_uri, run_id)
     cfg = deduplicated(cfg, tracking_uri, run_id)
     cache = ensure_image_cache(cfg) if cfg.train.precompute else None
@@ -150,7 +153,8 @@ def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_
         train_loop_per_worker,
         train_loop_config={"run": to_dict(cfg), "tracking_uri": tracking_uri, "run_id": run_id, "cell_id": name,
                            "image_cache": cache, "skip_counter": counter,
-                           "train_files": list(layout.files) if layout else None, "invocation": invocation},
+                           "train_files": list(layout.files) if layout else None, "invocation": invocation,
+                           "progress": progress},
         scaling_config=ScalingConfig(num_workers=cfg.train.workers, use_gpu=cfg.train.gpus_per_worker > 0,
                                      resources_per_worker=_worker_resources(cfg)),
         run_config=ray.train.RunConfig(name=slug(name), storage_path=storage,
