@@ -59,18 +59,9 @@ def _train_worker(payload: dict[str, Any]) -> None:
         logger.log(0, build_skip_metrics(split))
     timeline = Timeline(logger.log if logger else _no_log)  # time/*: litlab.timeline
     timeline.emit(start, {"time/worker_start": began, "time/model_built": built})
-    suite = suite_for(cfg, device)
-    eval_model = WithImageTower(cfg, model) if cache else (lambda: model)
+    evaluate = _evaluation(payload, cfg, WithImageTower(cfg, model) if cache else (lambda: model),
+                           suite_for(cfg, device), logger, timeline)
     extra = {"image_from_cache": bool(cache)}
-
-    def evaluate(step: int) -> dict[str, float]:  # every rank embeds its shard; rank 0 logs
-        with timeline.pause(step, evaluation=True):
-            scores = suite(eval_model())
-        if logger:
-            logger.log(step, scores)
-            if payload.get("progress") is not None and step < cfg.optim.steps:  # to Tune (litlab.cluster.progress)
-                payload["progress"].put.remote(payload["cell_id"], step, scores)
-        return scores
 
     batches = ShardBatches(cfg.data.batch_size, world, split, (state or {}).get("data"),
                            files=payload.get("train_files"))
@@ -91,6 +82,24 @@ def _train_worker(payload: dict[str, Any]) -> None:
     timeline.close(cfg.optim.steps)
     metrics = {**last, **evaluate(cfg.optim.steps), "step": cfg.optim.steps}
     _checkpoint(payload, model, cfg, logger, cfg.optim.steps, metrics, extra)
+
+
+def _evaluation(payload: dict[str, Any], cfg: RunConfig, eval_model: Any, suite: Any, logger: AttemptLogger | None,
+                timeline: Timeline) -> Any:
+    """``evaluate(step)``: every rank embeds its shard; rank 0 logs the scores, and sends those of intermediate
+    evaluations to the sweep's Progress actor (to Tune, ``litlab.cluster.progress``)."""
+    progress = payload.get("progress")
+
+    def evaluate(step: int) -> dict[str, float]:
+        with timeline.pause(step, evaluation=True):
+            scores = suite(eval_model())
+        if logger:
+            logger.log(step, scores)
+            if progress is not None and step < cfg.optim.steps:
+                progress.put.remote(payload["cell_id"], step, scores)
+        return scores
+
+    return evaluate
 
 
 class WithImageTower:
