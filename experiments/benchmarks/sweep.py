@@ -55,10 +55,14 @@ def cells_of(args: argparse.Namespace) -> list:
 
 
 def show(b: SweepBreakdown, concurrent: int) -> None:
-    print(f"{'cell':44s} {'start-up':>8s} {'train':>7s} {'eval':>6s} {'other':>6s} {'shut':>6s} {'wall':>7s}")
+    print(f"{'cell':36s} {'start-up':>8s} {'(workers':>8s} {'model':>6s} {'rest)':>6s} {'train':>7s} {'eval':>6s} "
+          f"{'other':>6s} {'shut':>6s} {'wall':>7s}")
     for t in b.trials:
-        print(f"{t.cell:44s} {t.startup_s:8.1f} {t.train_s:7.1f} {t.eval_s:6.1f} {t.other_s:6.1f} "
-              f"{t.shutdown_s:6.1f} {t.wall_s:7.1f}")
+        rest = t.startup_s - t.to_workers_s - t.model_s
+        print(f"{t.cell:36s} {t.startup_s:8.1f} {t.to_workers_s:8.1f} {t.model_s:6.1f} {rest:6.1f} {t.train_s:7.1f} "
+              f"{t.eval_s:6.1f} {t.other_s:6.1f} {t.shutdown_s:6.1f} {t.wall_s:7.1f}")
+    print("start-up = (trial start -> rank 0's train function: Train controller and workers) + model build + "
+          "(the rest: DDP, MLflow, evaluation sets, Ray Data to the first batch)")
     n = len(b.trials)
     print(f"{n} trials, {concurrent} at a time: sweep wall {b.wall_s:.1f} s, training (union) {b.train_union_s:.1f} s,"
           f" between trials {b.between_trials_s:.1f} s ({b.between_trials_s / n:.1f} s a trial)")

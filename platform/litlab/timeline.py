@@ -84,6 +84,8 @@ class TrialTimes:
     end: float  # the cell's MLflow run closed (its end_time)
     segments: tuple[Interval, ...]  # training stretches
     evals: tuple[Interval, ...]  # evaluations (the final one included)
+    worker_start: float | None = None  # rank 0's train function began (time/worker_start)
+    model_built: float | None = None  # rank 0's model was built (time/model_built)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class TrialBreakdown:
     other_s: float  # between stretches, not evaluating (checkpoints)
     shutdown_s: float  # last step -> trial end, less the final evaluation
     wall_s: float
+    to_workers_s: float = float("nan")  # of the start-up: trial start -> rank 0 runs (Train controller, workers)
+    model_s: float = float("nan")  # of the start-up: building the model
 
     @property
     def fixed_s(self) -> float:
@@ -109,9 +113,12 @@ def trial_breakdown(t: TrialTimes) -> TrialBreakdown:
     train = sum(hi - lo for lo, hi in t.segments)
     evals_in = sum(hi - lo for lo, hi in t.evals if hi <= last)
     evals_after = sum(hi - lo for lo, hi in t.evals if hi > last)
+    nan = float("nan")
     return TrialBreakdown(cell=t.cell, startup_s=first - t.start, train_s=train, eval_s=evals_in + evals_after,
                           other_s=(last - first) - train - evals_in, shutdown_s=t.end - last - evals_after,
-                          wall_s=t.end - t.start)
+                          wall_s=t.end - t.start,
+                          to_workers_s=t.worker_start - t.start if t.worker_start else nan,
+                          model_s=t.model_built - t.worker_start if t.model_built and t.worker_start else nan)
 
 
 @dataclass(frozen=True)

@@ -80,3 +80,9 @@ def test_sweep_fraction_uses_the_union_of_concurrent_trials() -> None:
 def test_a_trial_without_training_is_named() -> None:
     with pytest.raises(ValueError, match="trial x recorded no training"):
         trial_breakdown(TrialTimes("x", 0, 1, (), ()))
+
+
+def test_start_up_parts_when_rank_0_recorded_them():
+    t = TrialTimes("c", 0, 30, ((20, 25),), (), worker_start=12, model_built=15)
+    b = trial_breakdown(t)
+    assert (b.startup_s, b.to_workers_s, b.model_s) == (20, 12, 3)

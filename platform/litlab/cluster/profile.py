@@ -19,5 +19,7 @@ def trial_times(uri: str, sweep: str) -> list[TrialTimes]:
         segments = tuple(zip((v for *_, v in h["time/train_from"]), (v for *_, v in h["time/train_to"]), strict=True))
         evals = tuple((lo, lo + d) for (*_, lo), (*_, d) in zip(h["time/eval_from"], h["time/eval_s"], strict=True))
         out.append(TrialTimes(cell=run["tags"]["cell"], start=run["metrics"]["time/trial_start"],
-                              end=run["end_time"] / 1000, segments=segments, evals=evals))
+                              end=run["end_time"] / 1000, segments=segments, evals=evals,
+                              worker_start=run["metrics"].get("time/worker_start"),
+                              model_built=run["metrics"].get("time/model_built")))
     return out
