@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ray import tune
@@ -109,9 +109,8 @@ def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: 
                                earlier.get(c.id)) for c in todo}
     results = done + (_tune(payloads, sweep, storage, parent.info.run_id, max_concurrent, scheduler)
                       if payloads else [])
-    for r in results:
-        if r.status == "STOPPED" and r not in done:
-            mark_stopped(tracking_uri, r, scheduler.name if scheduler else "scheduler")
+    by = scheduler.name if scheduler else "scheduler"
+    results = [mark_stopped(tracking_uri, r, by) if r.status == "STOPPED" and r not in done else r for r in results]
     failed = sum(r.status == "FAILED" for r in results)
     client(tracking_uri).set_terminated(parent.info.run_id, "FAILED" if failed else "FINISHED")
     return results
@@ -138,14 +137,19 @@ def _done(cell: Cell, run: dict[str, Any]) -> CellOutcome:
     return CellOutcome(cell.id, run["run_id"], status, {k: v for k, v in run["metrics"].items() if "/" in k})
 
 
-def mark_stopped(uri: str, outcome: CellOutcome, by: str) -> None:
+def mark_stopped(uri: str, outcome: CellOutcome, by: str) -> CellOutcome:
     """A cell its scheduler stopped: its run KILLED, tagged ``stopped_by`` and ``stopped_at_step`` (its values so
-    far stay under its attempt's names, litlab.cluster.history: no final model, so no canonical history)."""
+    far stay under its attempt's names, litlab.cluster.history: no final model, so no canonical history). A run that
+    closed FINISHED before the stop reached its trial is left as it is (nothing is overwritten)."""
     c = client(uri)
+    if c.get_run(outcome.run_id).info.status == "FINISHED":
+        return replace(outcome, status="FINISHED")
+    step = int(outcome.metrics.get("step", -1))
     c.set_tag(outcome.run_id, "stopped_by", by)
-    c.set_tag(outcome.run_id, "stopped_at_step", str(int(outcome.metrics.get("step", -1))))
+    c.set_tag(outcome.run_id, "stopped_at_step", str(step))
     c.set_terminated(outcome.run_id, "KILLED")
-    print(f"cell {outcome.cell_id}: stopped by {by} at step {int(outcome.metrics.get('step', -1))}", flush=True)
+    print(f"cell {outcome.cell_id}: stopped by {by} at step {step}", flush=True)
+    return outcome
 
 
 def _keep_credentials_out_of_trials() -> None:
