@@ -1,4 +1,5 @@
-"""Expected cells of a study (from the sweep plan) matched to their MLflow runs: finished, failed or missing.
+"""Expected cells of a study (from the sweep plan) matched to their MLflow runs: finished, failed, stopped (by the
+sweep's scheduler, e.g. ``--scheduler asha``: a KILLED run tagged ``stopped_by``) or missing.
 
 Plain Python over the dicts of ``litlab.cluster.tracking.fetch_cell_runs`` / ``fetch_sweep_plan``; no MLflow here.
 """
@@ -9,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-Status = Literal["finished", "failed", "missing"]
+Status = Literal["finished", "failed", "stopped", "missing"]
 Run = Mapping[str, Any]  # {"run_id", "status", "start_time", "tags", "params", "metrics", "history"}
 PlanEntry = Mapping[str, Any]  # {"cell", "studies", "overrides"} (+ optional "config_hash")
 
@@ -21,7 +22,7 @@ class CellResult:
     overrides: Mapping[str, Any]  # the plan's overrides of this cell (typed values)
     status: Status
     run: Run | None = None  # the newest FINISHED run, else the newest FAILED one; None when missing
-    reason: str = ""  # why a cell is missing
+    reason: str = ""  # why a cell is missing, or who stopped it
 
     def setting(self, key: str) -> str | None:
         """A config value as text: the plan's override, else the run's param, else its tag."""
@@ -101,10 +102,14 @@ def _resolve(entry: PlanEntry, runs: Sequence[Run]) -> CellResult:
         runs = [r for r in runs if r["tags"].get("config_hash") == wanted]
     base = {"cell": entry["cell"], "studies": tuple(entry.get("studies", ())),
             "overrides": dict(entry.get("overrides", {}))}
-    for status, name in (("FINISHED", "finished"), ("FAILED", "failed")):
-        run = next((r for r in runs if r["status"] == status), None)
+    for name, found in (("finished", lambda r: r["status"] == "FINISHED"),
+                        ("stopped", lambda r: r["status"] == "KILLED" and "stopped_by" in r["tags"]),
+                        ("failed", lambda r: r["status"] == "FAILED")):
+        run = next((r for r in runs if found(r)), None)
         if run is not None:
-            return CellResult(**base, status=name, run=run)
+            why = (f"stopped by {run['tags']['stopped_by']} at step {run['tags'].get('stopped_at_step', '?')}"
+                   if name == "stopped" else "")
+            return CellResult(**base, status=name, run=run, reason=why)
     if runs:
         states = sorted({r["status"] for r in runs})
         reason = f"only {'/'.join(states)} run(s): {', '.join(r['run_id'][:8] for r in runs)}"

@@ -88,6 +88,8 @@ def shown(cell: CellResult, key: str | None, fmt: Callable[[float], str] = pct, 
         return DASH
     if cell.status == "failed":
         return f"FAILED: {short_error(cell.error)}" if with_error else "FAILED"
+    if cell.status == "stopped":
+        return "stopped"
     value = cell.metric(key) if key else None
     return NOT_LOGGED if value is None else fmt(value)
 
@@ -98,17 +100,23 @@ def run_text(cell: CellResult) -> str:
         return DASH
     if cell.status == "failed":
         return f"FAILED: {short_error(cell.error)} ({cell.run_id[:8]})"
+    if cell.status == "stopped":
+        return f"stopped ({cell.run_id[:8]})"
     return cell.run_id[:8]
 
 
 def status_notes(cells: Sequence[CellResult]) -> tuple[str, ...]:
-    """One note per failed cell (its full first error line) and per missing cell (why), so none is dropped."""
+    """One note per failed cell (its full first error line), per missing cell (why) and per cell a scheduler stopped,
+    so none is dropped."""
     notes = []
     for c in cells:
         if c.status == "failed":
             notes.append(f"FAILED cell `{c.cell}` (run {c.run_id}): {short_error(c.error, 300)}")
         elif c.status == "missing":
             notes.append(f"Missing cell `{c.cell}` (shown as {DASH}): {c.reason}")
+        elif c.status == "stopped":
+            notes.append(f"Cell `{c.cell}` {c.reason} (run {c.run_id}; no final evaluation, its values so far are "
+                         f"under attempt.<n>/ names)")
     return tuple(notes)
 
 

@@ -1,44 +1,82 @@
-"""Sweep overhead: a grid's wall time vs the ideal (sum of its trials' times / the trials that run at once).
+"""Sweep efficiency: how much of a sweep's wall time is spent training, and what each trial costs besides.
 
 Run:
-    python experiments/benchmarks/sweep.py                       # 4 tiny cells (Lu, uu, LU, Uu) on the demo shards
-    python experiments/benchmarks/sweep.py --steps 40 --max-concurrent 1
+    python experiments/benchmarks/sweep.py                                  # the demo's study: paper-small towers
+    python experiments/benchmarks/sweep.py --cells 2 --steps 40             # a quicker look (2 cells, 40 steps)
+    python experiments/benchmarks/sweep.py --cells 2 --max-concurrent 2     # start-up of one beside another's steps
 
-Starts a local Ray cluster (its start-up is printed apart and not counted), then runs one sweep of --cells tiny
-cells through `litlab.cluster.tune.run_sweep`, exactly as experiments/design_grid.py does, into a throw-away MLflow
-store. Each trial logs `trial/seconds` (its own wall time, from the trial function's start to its MLflow run
-closing). Prints each trial's time, the sweep's wall time, the ideal = sum(trial times) / concurrency, and
-wall / ideal (goal <= 1.2x). The gap is what Tune itself adds: trial start-up, scheduling, result handling.
-Needs the demo shards (`make data`). About 4 minutes on a 2-core CPU.
+Starts a local Ray cluster (its start-up is printed apart and not counted), then runs the cells of
+``--preset``/``--study`` (default: ``paper-small``/``towers``, the demo's 7 cells of 60 steps; ``--cells N`` keeps
+the first N, ``--steps N`` changes their length) through ``litlab.cluster.tune.run_sweep`` exactly as
+experiments/design_grid.py does, into a throw-away MLflow store. Every trial's rank 0 records its training stretches
+and evaluations as ``time/*`` metrics (``litlab.timeline``); from them this prints, per trial, its start-up (trial
+function start -> first optimizer step), training, evaluation and shut-down (last step -> its MLflow run closed,
+less the final evaluation) times, then for the sweep:
+  - the training fraction = union of every trial's training stretches / sweep wall time (goal >= 0.8);
+  - the fixed cost per trial = start-up + shut-down, evaluations apart (goal <= 10 s on a 2-core CPU);
+  - the time between trials (no trial function running: Tune scheduling, trial actors starting and stopping).
+Needs the demo shards (`make data`). The full demo study takes about 15 minutes on a 2-core CPU; --cells 2 about 4.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
-from litlab.config import RunConfig, apply_overrides, default_data_root
-from litlab.grid import Study, expand
+from litlab.config import override
+from litlab.timeline import SweepBreakdown, sweep_breakdown
 
-SETUPS = ("Lu", "uu", "LU", "Uu", "UU", "uL", "UL")
-TINY = {"image.size": 32, "data.batch_size": 16, "optim.warmup_steps": 2, "eval.max_images": 200,
-        "train.log_every": 5, "text.arch": "minilm_l6"}
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import design_grid  # noqa: E402 - experiments/ is not a package
+
+
+def parse_args() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--preset", default="paper-small")
+    p.add_argument("--study", default="towers")
+    p.add_argument("--cells", type=int, default=0, help="keep the first N cells (default: all)")
+    p.add_argument("--steps", type=int, default=0, help="optim.steps of every cell (default: the study's)")
+    p.add_argument("--max-concurrent", type=int, default=0, help="default: as many as the CPUs fit (design_grid)")
+    p.add_argument("--set", action="append", default=[], dest="sets", metavar="KEY=VALUE")
+    return p.parse_args()
+
+
+def cells_of(args: argparse.Namespace) -> list:
+    words = ["--preset", args.preset, "--study", args.study] + [w for s in args.sets for w in ("--set", s)]
+    cells = design_grid.build_cells(design_grid.parse_args(words))
+    cells = cells[: args.cells] if args.cells else cells
+    if args.steps:
+        cells = [replace(c, config=override(c.config, "optim.steps", args.steps)) for c in cells]
+    return cells
+
+
+def show(b: SweepBreakdown, concurrent: int) -> None:
+    print(f"{'cell':36s} {'start-up':>8s} {'(workers':>8s} {'model':>6s} {'rest)':>6s} {'train':>7s} {'eval':>6s} "
+          f"{'other':>6s} {'shut':>6s} {'wall':>7s}")
+    for t in b.trials:
+        rest = t.startup_s - t.to_workers_s - t.model_s
+        print(f"{t.cell:36s} {t.startup_s:8.1f} {t.to_workers_s:8.1f} {t.model_s:6.1f} {rest:6.1f} {t.train_s:7.1f} "
+              f"{t.eval_s:6.1f} {t.other_s:6.1f} {t.shutdown_s:6.1f} {t.wall_s:7.1f}")
+    print("start-up = (trial start -> rank 0's train function: Train controller and workers) + model build + "
+          "(the rest: DDP, MLflow, evaluation sets, Ray Data to the first batch)")
+    n = len(b.trials)
+    print(f"{n} trials, {concurrent} at a time: sweep wall {b.wall_s:.1f} s, training (union) {b.train_union_s:.1f} s,"
+          f" between trials {b.between_trials_s:.1f} s ({b.between_trials_s / n:.1f} s a trial)")
+    print(f"training fraction {b.training_fraction:.2f} (goal >= 0.8); fixed cost per trial {b.mean('fixed_s'):.1f} s "
+          f"= start-up {b.mean('startup_s'):.1f} + shut-down {b.mean('shutdown_s'):.1f} (goal <= 10 s); "
+          f"evaluation {b.mean('eval_s'):.1f} s a trial")
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--cells", type=int, default=4, help=f"how many cells, settings in this order: {SETUPS}")
-    p.add_argument("--steps", type=int, default=30)
-    p.add_argument("--max-concurrent", type=int, default=0, help="default: as many as the CPUs fit (design_grid)")
-    p.add_argument("--data-root", default=default_data_root())
-    args = p.parse_args()
-    base = apply_overrides(RunConfig(), [*TINY.items(), ("optim.steps", args.steps), ("data.root", args.data_root)])
-    cells = expand(base, [Study("towers", {"setup": SETUPS[: args.cells]})])
-
+    args = parse_args()
+    cells = cells_of(args)
+    from litlab.cluster.profile import trial_times
     from litlab.cluster.session import cluster_nodes, connect
-    from litlab.cluster.tracking import fetch_cell_runs, local_store_uri
+    from litlab.cluster.tracking import local_store_uri
     from litlab.cluster.tune import run_sweep
     from litlab.sizing import sized_sweep
 
@@ -52,14 +90,10 @@ def main() -> None:
         results = run_sweep(cells, sweep="bench-sweep", tracking_uri=uri, storage=str(Path(tmp) / "ray"),
                             max_concurrent=concurrent)
         wall = time.perf_counter() - tic
-        runs = {r["tags"]["cell"]: r for r in fetch_cell_runs(uri, "bench-sweep")}
-        trial = {}
-        for r in results:
-            trial[r.cell_id] = runs[r.cell_id]["metrics"].get("trial/seconds", float("nan"))
-            print(f"  {r.status:8s} {r.cell_id:12s} trial {trial[r.cell_id]:6.1f} s", flush=True)
-    ideal = sum(trial.values()) / concurrent
-    print(f"{len(cells)} cells, {concurrent} at a time: sweep wall {wall:.1f} s, ideal {ideal:.1f} s "
-          f"(sum of trials / concurrency) -> wall / ideal = {wall / ideal:.2f}x (goal <= 1.2x)")
+        failed = [r for r in results if r.status != "FINISHED"]
+        for r in failed:
+            print(f"  {r.status} {r.cell_id}: {r.error}", flush=True)
+        show(sweep_breakdown(trial_times(uri, "bench-sweep"), wall), concurrent)
 
 
 if __name__ == "__main__":

@@ -74,3 +74,20 @@ def test_a_best_lr_at_the_edge_of_the_search_is_called_a_lower_bound():
             r["metrics"][ZS] = 0.5
     inside = "Search range 0.0003-0.003: every setting's best lr lies inside it."
     assert build("towers_lr", plan, runs).notes[1] == inside
+
+
+def test_cells_a_scheduler_stopped_are_shown_as_stopped_not_missing_and_never_win():
+    from ablations.report_cells import check_missing, resolve_study
+
+    plan, runs = lr_sweep()
+    stopped = next(r for r in runs if r["tags"]["setup"] == "Lu" and r["params"]["optim.lr"] == str(3e-3))
+    stopped.update(status="KILLED", metrics={ZS: 0.99})  # its live value is not a final evaluation
+    stopped["tags"].update(stopped_by="asha", stopped_at_step="20")
+    cells = resolve_study(plan, runs, "towers_lr")
+    (cell,) = [c for c in cells if c.run is stopped]
+    assert (cell.status, cell.reason, cell.metric(ZS)) == ("stopped", "stopped by asha at step 20", None)
+    check_missing({"towers_lr": [c for c in cells if c.status != "missing"]})  # a stopped cell is not missing
+    rep = build("towers_lr", plan, runs)
+    rows = rows_by_first(rep.tables[0])
+    assert rows["Lu"]["lr 0.003"] == "stopped" and rows["Lu"]["best lr"] == "0.001"
+    assert any("stopped by asha at step 20" in n for n in rep.notes)

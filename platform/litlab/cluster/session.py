@@ -10,9 +10,12 @@ from litlab.sizing import Node
 
 # Env vars forwarded to every Ray worker (driver env does not reach workers of a `ray start` cluster).
 FORWARDED = ("LITLAB_DATA_ROOT", "HF_HUB_OFFLINE", "MLFLOW_DISABLE_TELEMETRY", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S",
-             "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
+             "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
 DEFAULTS = {"HF_HUB_OFFLINE": "1", "MLFLOW_DISABLE_TELEMETRY": "true", "OMP_NUM_THREADS": "1",
             "TOKENIZERS_PARALLELISM": "false", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5"}
+# On a local cluster started here no node can be preempted: Ray Train's preemption watcher (an actor per Train run
+# polling the GCS) only costs a process per trial
+LOCAL_DEFAULTS = {"RAY_TRAIN_ENABLE_PREEMPTION_WATCHER": "0"}
 
 
 def worker_env() -> dict[str, str]:
@@ -26,7 +29,10 @@ def connect(address: str | None = None, num_cpus: int | None = None) -> dict[str
     for k, v in DEFAULTS.items():
         os.environ.setdefault(k, v)
     if not ray.is_initialized():
-        kwargs = {} if (address or os.environ.get("RAY_ADDRESS")) else {"num_cpus": num_cpus}
+        local = not (address or os.environ.get("RAY_ADDRESS"))
+        for k, v in (LOCAL_DEFAULTS if local else {}).items():
+            os.environ.setdefault(k, v)  # forwarded to the trials, whose Train controllers read it
+        kwargs = {"num_cpus": num_cpus} if local else {}
         # The dashboard stays on: Ray Train's placement-group cleaner polls the state API it serves.
         ray.init(address=address, runtime_env={"env_vars": worker_env()}, log_to_driver=True, **kwargs)
     return ray.cluster_resources()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -30,6 +31,7 @@ from litlab.distributed import all_gather_with_grad
 from litlab.evaluators.suite import suite_for
 from litlab.models.build import build_model
 from litlab.sizing import auto_train, describe
+from litlab.timeline import Timeline
 
 
 def train_loop_per_worker(payload: dict[str, Any]) -> None:
@@ -40,12 +42,13 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
 
 def _train_worker(payload: dict[str, Any]) -> None:
     """The first line turns the raw dict into a RunConfig."""
-    cfg = from_dict(payload["run"])
+    cfg, began = from_dict(payload["run"]), time.time()
     torch.set_num_threads(cfg.train.torch_threads)
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     cache = payload.get("image_cache")
     model = build_model(cfg, image_features=cache["dim"] if cache else None)
+    built = time.time()
     restored = restore(model)  # step 0 unless Ray Train restarted us after a failure or the sweep was rerun
     start, state = restored.step, restored.state
     ddp = ray.train.torch.prepare_model(model)
@@ -54,24 +57,21 @@ def _train_worker(payload: dict[str, Any]) -> None:
     split = split_path(cfg.data.root, cfg.data.train)
     if logger and not start:
         logger.log(0, build_skip_metrics(split))
-    suite = suite_for(cfg, device)
-    eval_model = WithImageTower(cfg, model) if cache else (lambda: model)
+    timeline = Timeline(logger.log if logger else _no_log)  # time/*: litlab.timeline
+    timeline.emit(start, {"time/worker_start": began, "time/model_built": built})
+    evaluate = _evaluation(payload, cfg, WithImageTower(cfg, model) if cache else (lambda: model),
+                           suite_for(cfg, device), logger, timeline)
     extra = {"image_from_cache": bool(cache)}
-
-    def evaluate(step: int) -> dict[str, float]:  # every rank embeds its shard; rank 0 logs
-        scores = suite(eval_model())
-        if logger:
-            logger.log(step, scores)
-        return scores
 
     batches = ShardBatches(cfg.data.batch_size, world, split, (state or {}).get("data"),
                            files=payload.get("train_files"))
 
     def checkpoint(step: int, opt_state: dict[str, Any]) -> None:
-        _checkpoint(payload, model, cfg, logger, step, {"step": step}, {**opt_state, **extra, **batches.state()})
+        with timeline.pause(step):
+            _checkpoint(payload, model, cfg, logger, step, {"step": step}, {**opt_state, **extra, **batches.state()})
 
     last = loop.train(
-        ddp, batches, cfg.optim,
+        ddp, timeline.batches(batches), cfg.optim,
         log=(_printing(logger, payload["cell_id"], cfg.optim.steps, payload.get("skip_counter"))
              if logger else _no_log),
         log_every=cfg.train.log_every, gather=all_gather_with_grad if world > 1 else None, rank=rank,
@@ -79,8 +79,27 @@ def _train_worker(payload: dict[str, Any]) -> None:
         start_step=start, state=state, checkpoint=checkpoint, checkpoint_every=cfg.train.checkpoint_every,
         seed=cfg.train.seed,
     )
+    timeline.close(cfg.optim.steps)
     metrics = {**last, **evaluate(cfg.optim.steps), "step": cfg.optim.steps}
     _checkpoint(payload, model, cfg, logger, cfg.optim.steps, metrics, extra)
+
+
+def _evaluation(payload: dict[str, Any], cfg: RunConfig, eval_model: Any, suite: Any, logger: AttemptLogger | None,
+                timeline: Timeline) -> Any:
+    """``evaluate(step)``: every rank embeds its shard; rank 0 logs the scores, and sends those of intermediate
+    evaluations to the sweep's Progress actor (to Tune, ``litlab.cluster.progress``)."""
+    progress = payload.get("progress")
+
+    def evaluate(step: int) -> dict[str, float]:
+        with timeline.pause(step, evaluation=True):
+            scores = suite(eval_model())
+        if logger:
+            logger.log(step, scores)
+            if progress is not None and step < cfg.optim.steps:
+                progress.put.remote(payload["cell_id"], step, scores)
+        return scores
+
+    return evaluate
 
 
 class WithImageTower:
@@ -129,10 +148,11 @@ def _logger(payload: dict[str, Any], rank: int, restored: Restored) -> AttemptLo
 
 
 def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_id: str,
-             invocation: str | None = None) -> ray.train.Result:
+             invocation: str | None = None, progress: Any = None) -> ray.train.Result:
     """Train one cell with a TorchTrainer; raises a ConfigError/DataError at once (no restart, litlab.cluster.
     not_faults), ray.train.TrainingFailedError when faults outlast train.max_failures. ``invocation``: the sweep
-    run that owns the cell's run (``litlab.cluster.attempts``); close the run with ``finish.finish_cell``."""
+    run that owns the cell's run (``litlab.cluster.attempts``); close the run with ``finish.finish_cell``.
+    ``progress``: a ``litlab.cluster.progress.Progress`` actor that rank 0 sends intermediate evaluations to."""
     cfg = sized(cfg, tracking_uri, run_id)
     cfg = deduplicated(cfg, tracking_uri, run_id)
     cache = ensure_image_cache(cfg) if cfg.train.precompute else None
@@ -142,7 +162,8 @@ def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_
         train_loop_per_worker,
         train_loop_config={"run": to_dict(cfg), "tracking_uri": tracking_uri, "run_id": run_id, "cell_id": name,
                            "image_cache": cache, "skip_counter": counter,
-                           "train_files": list(layout.files) if layout else None, "invocation": invocation},
+                           "train_files": list(layout.files) if layout else None, "invocation": invocation,
+                           "progress": progress},
         scaling_config=ScalingConfig(num_workers=cfg.train.workers, use_gpu=cfg.train.gpus_per_worker > 0,
                                      resources_per_worker=_worker_resources(cfg)),
         run_config=ray.train.RunConfig(name=slug(name), storage_path=storage,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ray import tune
@@ -19,6 +19,8 @@ from ray.tune.execution import class_cache
 
 from litlab.cluster.attempts import claim_invocation, close_stale_parents, owns
 from litlab.cluster.finish import finish_cell
+from litlab.cluster.progress import FINISHED_KEY, fit_reporting, new_progress, numeric
+from litlab.cluster.schedulers import PerGroup
 from litlab.cluster.tracking import (
     RunLogger,
     cell_tags,
@@ -44,29 +46,32 @@ class CellOutcome:
 
     cell_id: str
     run_id: str
-    status: str  # FINISHED | FAILED
+    status: str  # FINISHED | FAILED | STOPPED (by the sweep's scheduler, litlab.cluster.schedulers)
     metrics: dict[str, float]
     error: str = ""
 
 
-def run_trial(config: dict[str, Any], payloads: dict[str, dict[str, Any]]) -> None:
-    """One Tune trial: fit the cell, report its final metrics, close its MLflow run."""
-    started = time.monotonic()
+def run_trial(config: dict[str, Any], payloads: dict[str, dict[str, Any]], progress: Any = None) -> None:
+    """One Tune trial: fit the cell (reporting its evaluations to Tune as they come, litlab.cluster.progress),
+    close its MLflow run, report its final metrics."""
+    started, began = time.monotonic(), time.time()
     payload = payloads[config["cell"]]
     logger = RunLogger(payload["tracking_uri"], payload["run_id"])
     name = trial_name(payload["sweep"], payload["cell_id"], payload["run_id"])
     cfg = from_dict(payload["run"])
     try:
-        result = fit_cell(cfg, name=name, storage=payload["storage"], tracking_uri=payload["tracking_uri"],
-                          run_id=payload["run_id"], invocation=payload["invocation"])
+        result = fit_reporting(lambda: fit_cell(
+            cfg, name=name, storage=payload["storage"], tracking_uri=payload["tracking_uri"], run_id=payload["run_id"],
+            invocation=payload["invocation"], progress=progress), progress, name)
     except Exception as err:
         if owns(payload["tracking_uri"], payload["run_id"], payload["invocation"]):  # not a stale invocation
             logger.set_tag("error", f"{type(err).__name__}: {err}"[:4000])
             logger.finish("FAILED")
         raise
     finish_cell(result, uri=payload["tracking_uri"], run_id=payload["run_id"], invocation=payload["invocation"],
-                extra={"trial/seconds": time.monotonic() - started})  # the trial's wall time, this invocation
-    tune.report({k: v for k, v in result.metrics.items() if isinstance(v, (int, float))})
+                extra={"trial/seconds": time.monotonic() - started,  # the trial's wall time, this invocation
+                       "time/trial_start": began})  # epoch seconds (litlab.timeline)
+    tune.report({**numeric(result.metrics), FINISHED_KEY: 1.0})
 
 
 def trial_name(sweep: str, cell_id: str, run_id: str) -> str:
@@ -75,12 +80,15 @@ def trial_name(sweep: str, cell_id: str, run_id: str) -> str:
 
 
 def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: str,
-              max_concurrent: int, artifacts: Mapping[str, str] | None = None) -> list[CellOutcome]:
+              max_concurrent: int, artifacts: Mapping[str, str] | None = None,
+              scheduler: PerGroup | None = None) -> list[CellOutcome]:
     """Run every cell as a Tune trial; a failing cell is recorded and does not stop the others.
 
     Re-running a sweep resumes it: a cell whose newest run (same config hash) FINISHED is skipped; an unfinished
     one (driver killed, or failed) continues its MLflow run, and its Train run, named after that run, restores
-    from its latest checkpoint in ``storage``. A changed config is a new run; nothing logged is overwritten."""
+    from its latest checkpoint in ``storage``. A changed config is a new run; nothing logged is overwritten.
+    ``scheduler`` (litlab.cluster.schedulers.build_scheduler) may stop cells early: their runs are marked KILLED
+    and tagged ``stopped_by``, and a rerun skips them like finished ones."""
     experiment_id = ensure_experiment(tracking_uri, sweep)
     parent = client(tracking_uri).create_run(experiment_id, tags={"sweep": sweep, "mlflow.runName": sweep,
                                                                   "kind": "sweep"})
@@ -93,14 +101,17 @@ def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: 
     for path, text in (artifacts or {}).items():  # e.g. the coverage report (litlab.data.coverage.sweep_coverage)
         client(tracking_uri).log_text(parent.info.run_id, text, path)
     earlier = _newest_runs(tracking_uri, sweep, cells)
-    done = [_done(c, earlier[c.id]) for c in cells if c.id in earlier and earlier[c.id]["status"] == "FINISHED"]
+    done = [_done(c, earlier[c.id]) for c in cells if c.id in earlier and _closed(earlier[c.id])]
     todo = [c for c in cells if c.id not in {d.cell_id for d in done}]
     for d in done:
-        print(f"cell {d.cell_id}: finished earlier in run {d.run_id}; skipped", flush=True)
+        print(f"cell {d.cell_id}: {d.status.lower()} earlier in run {d.run_id}; skipped", flush=True)
     payloads = {c.id: _payload(c, sweep, tracking_uri, storage, experiment_id, parent.info.run_id,
                                earlier.get(c.id)) for c in todo}
-    results = done + (_tune(payloads, sweep, storage, parent.info.run_id, max_concurrent) if payloads else [])
-    failed = sum(r.status != "FINISHED" for r in results)
+    results = done + (_tune(payloads, sweep, storage, parent.info.run_id, max_concurrent, scheduler)
+                      if payloads else [])
+    by = scheduler.name if scheduler else "scheduler"
+    results = [mark_stopped(tracking_uri, r, by) if r.status == "STOPPED" and r not in done else r for r in results]
+    failed = sum(r.status == "FAILED" for r in results)
     client(tracking_uri).set_terminated(parent.info.run_id, "FAILED" if failed else "FINISHED")
     return results
 
@@ -116,8 +127,29 @@ def _newest_runs(uri: str, sweep: str, cells: Sequence[Cell]) -> dict[str, dict[
     return out
 
 
+def _closed(run: dict[str, Any]) -> bool:
+    """Finished, or stopped by a scheduler: a rerun leaves it as it is."""
+    return run["status"] == "FINISHED" or (run["status"] == "KILLED" and "stopped_by" in run["tags"])
+
+
 def _done(cell: Cell, run: dict[str, Any]) -> CellOutcome:
-    return CellOutcome(cell.id, run["run_id"], "FINISHED", {k: v for k, v in run["metrics"].items() if "/" in k})
+    status = "FINISHED" if run["status"] == "FINISHED" else "STOPPED"
+    return CellOutcome(cell.id, run["run_id"], status, {k: v for k, v in run["metrics"].items() if "/" in k})
+
+
+def mark_stopped(uri: str, outcome: CellOutcome, by: str) -> CellOutcome:
+    """A cell its scheduler stopped: its run KILLED, tagged ``stopped_by`` and ``stopped_at_step`` (its values so
+    far stay under its attempt's names, litlab.cluster.history: no final model, so no canonical history). A run that
+    closed FINISHED before the stop reached its trial is left as it is (nothing is overwritten)."""
+    c = client(uri)
+    if c.get_run(outcome.run_id).info.status == "FINISHED":
+        return replace(outcome, status="FINISHED")
+    step = int(outcome.metrics.get("step", -1))
+    c.set_tag(outcome.run_id, "stopped_by", by)
+    c.set_tag(outcome.run_id, "stopped_at_step", str(step))
+    c.set_terminated(outcome.run_id, "KILLED")
+    print(f"cell {outcome.cell_id}: stopped by {by} at step {step}", flush=True)
+    return outcome
 
 
 def _keep_credentials_out_of_trials() -> None:
@@ -128,12 +160,16 @@ def _keep_credentials_out_of_trials() -> None:
 
 
 def _tune(payloads: dict[str, dict[str, Any]], sweep: str, storage: str, parent_id: str,
-          max_concurrent: int) -> list[CellOutcome]:
+          max_concurrent: int, scheduler: PerGroup | None) -> list[CellOutcome]:
     _keep_credentials_out_of_trials()
+    progress = new_progress()  # one per sweep: evaluations from rank 0 to the trial functions
     tuner = tune.Tuner(
-        tune.with_resources(tune.with_parameters(run_trial, payloads=payloads), TRIAL_RESOURCES),
+        tune.with_resources(tune.with_parameters(run_trial, payloads=payloads, progress=progress), TRIAL_RESOURCES),
         param_space={"cell": tune.grid_search(list(payloads))},
-        tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent),
+        # A finished trial's actor (its process, with torch and litlab imported) runs the next trial. Not with a
+        # scheduler: a stopped trial's actor must end, taking its Train run with it (litlab.cluster.progress).
+        tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, scheduler=scheduler,
+                                    reuse_actors=scheduler is None),
         run_config=tune.RunConfig(name=slug(f"{sweep}-{parent_id[:8]}"), storage_path=storage, verbose=1),
     )
     return [_cell_result(r, payloads) for r in tuner.fit()]
@@ -160,4 +196,10 @@ def _cell_result(result: Any, payloads: dict[str, dict[str, Any]]) -> CellOutcom
     if result.error is not None:
         text = "".join(traceback.format_exception_only(type(result.error), result.error)).strip()
         return CellOutcome(payload["cell_id"], payload["run_id"], "FAILED", metrics, text)
+    if FINISHED_KEY not in (result.metrics or {}):  # its last report was an intermediate one: stopped early
+        return CellOutcome(payload["cell_id"], payload["run_id"], "STOPPED", {**metrics, **_step(result.metrics)})
     return CellOutcome(payload["cell_id"], payload["run_id"], "FINISHED", metrics)
+
+
+def _step(metrics: dict[str, Any] | None) -> dict[str, float]:
+    return {"step": float(metrics["step"])} if metrics and "step" in metrics else {}

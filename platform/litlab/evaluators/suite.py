@@ -190,10 +190,12 @@ def embed_texts(model: Any, texts: Sequence[str], ctx: Context) -> torch.Tensor:
 
 @evaluator("zeroshot", takes=(LabelledEvalSet,), metrics=("top1", "top5", "mean_per_class_recall"))
 def zeroshot(model: Any, sets: list[LabelledEvalSet], ctx: Context) -> dict[str, float]:
-    """Prompts -> class embeddings (every rank, they are few); images sharded; top-1/5, mean per-class recall."""
+    """Prompts -> class embeddings (prompts sharded, like captions); images sharded; top-1/5, mean per-class
+    recall."""
     (data,) = sets
     TEMPLATES.get(ctx.templates)
-    zcls = class_embeddings(model, data.classnames, ctx.templates, ctx.tokenize, ctx.device)  # (C, D)
+    zcls = class_embeddings(model, data.classnames, ctx.templates, ctx.tokenize, ctx.device,
+                            embed=lambda texts: embed_texts(model, texts, ctx))  # (C, D), prompts over the ranks
     zimg = embed_images(model, data.images, ctx)  # (N, D)
     return classification_metrics(zimg @ zcls.T, torch.as_tensor(data.labels, device=zimg.device))
 
