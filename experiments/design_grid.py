@@ -7,9 +7,10 @@ Run:
         python experiments/design_grid.py --preset smoke --mlflow-uri http://127.0.0.1:5001   # after `make cluster-up`
 
 Options: --study NAME (repeatable), --set key=value (repeatable; changes the base config), --sweep NAME
-(the MLflow experiment; default: the preset's name), --max-concurrent N.
+(the MLflow experiment; default: the preset's name), --max-concurrent N, --seeds N (each cell N times, at
+train.seed + 0..N-1: replicates the report aggregates into mean ± 95 % interval and order verdicts).
 Takes about 5 minutes for the smoke preset (2 cells x 150 steps, 2 workers each) on a 2-core CPU machine,
-plus ~1 minute of Ray start-up; shards must exist first (`make data`).
+plus ~1 minute of Ray start-up (--seeds N: N times the cells); shards must exist first (`make data`).
 """
 
 from __future__ import annotations
@@ -101,7 +102,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--preset", default="smoke", help=f"one of: {', '.join(PRESETS)}")
     p.add_argument("--study", action="append", default=[], help="run only these studies (repeatable)")
-    p.add_argument("--cell", action="append", default=[], help="run only these cell ids (repeatable; see --dry-run)")
+    p.add_argument("--cell", action="append", default=[],
+                   help="run only these cell ids, or replicate groups (every seed of a cell; repeatable; see --dry-run)")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="replicates per cell, at train.seed + 0..N-1 (default 1); the report needs >= 2 for verdicts")
     p.add_argument("--set", action="append", default=[], dest="sets", metavar="KEY=VALUE",
                    help="override the base config, e.g. --set optim.lr=3e-4")
     p.add_argument("--sweep", help="sweep name = MLflow experiment (default: the preset)")
@@ -122,11 +126,11 @@ def build_cells(args: argparse.Namespace) -> list[Cell]:
         raise ConfigError(f"unknown preset {args.preset!r}; valid: {', '.join(PRESETS)}")
     preset = PRESETS[args.preset]
     base = apply_overrides(apply_overrides(BASE, preset.overrides), [parse_set(s) for s in args.sets])
-    cells = expand(base, select(preset_studies(preset), args.study))
-    unknown = sorted(set(args.cell) - {c.id for c in cells})
+    cells = expand(base, select(preset_studies(preset), args.study), args.seeds)
+    unknown = sorted(set(args.cell) - {c.id for c in cells} - {c.group for c in cells})
     if unknown:
         raise ConfigError(f"unknown cell {unknown[0]!r}; valid: {', '.join(c.id for c in cells)}")
-    cells = [c for c in cells if not args.cell or c.id in args.cell]
+    cells = [c for c in cells if not args.cell or c.id in args.cell or c.group in args.cell]
     from litlab.data.dedup import check_config as check_dedup
     from litlab.evaluators.suite import check_evals
     from litlab.models.build import check_names

@@ -23,6 +23,7 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from litlab.config import RunConfig, config_hash, to_dict, to_params
+from litlab.grid import replicate_group
 from litlab.redact import redact
 
 FINISHED = "FINISHED"
@@ -65,7 +66,7 @@ def git_commit() -> str:
 def cell_tags(cfg: RunConfig, cell_id: str, studies: tuple[str, ...], sweep: str) -> dict[str, str]:
     return {"sweep": sweep, "cell": cell_id, "study": ",".join(studies), "setup": cfg.setup,
             "image.arch": cfg.image.arch, "text.arch": cfg.text.arch, "text.tokenizer": cfg.text.tokenizer,
-            "data.dedup": cfg.data.dedup,
+            "data.dedup": cfg.data.dedup, "seed": str(cfg.train.seed), "replicate_group": replicate_group(cell_id),
             "config_hash": config_hash(cfg), "git_commit": git_commit(), "mlflow.runName": cell_id}
 
 

@@ -75,8 +75,8 @@ def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: 
     parent = client(tracking_uri).create_run(experiment_id, tags={"sweep": sweep, "mlflow.runName": sweep,
                                                                   "kind": "sweep"})
     log_sweep_plan(tracking_uri, parent.info.run_id, [
-        {"cell": c.id, "studies": list(c.studies), "overrides": dict(c.overrides), "config_hash": c.hash}
-        for c in cells])
+        {"cell": c.id, "studies": list(c.studies), "overrides": dict(c.overrides), "config_hash": c.hash,
+         "replicate_group": c.group, "seed": c.seed} for c in cells])
     earlier = _newest_runs(tracking_uri, sweep, cells)
     done = [_done(c, earlier[c.id]) for c in cells if c.id in earlier and earlier[c.id]["status"] == "FINISHED"]
     todo = [c for c in cells if c.id not in {d.cell_id for d in done}]
