@@ -103,7 +103,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--preset", default="smoke", help=f"one of: {', '.join(PRESETS)}")
     p.add_argument("--study", action="append", default=[], help="run only these studies (repeatable)")
     p.add_argument("--cell", action="append", default=[],
-                   help="run only these cell ids, or replicate groups (every seed of a cell; repeatable; see --dry-run)")
+                   help="run only these cell ids or replicate groups (every seed of a cell; repeatable; see --dry-run)")
     p.add_argument("--seeds", type=int, default=1,
                    help="replicates per cell, at train.seed + 0..N-1 (default 1); the report needs >= 2 for verdicts")
     p.add_argument("--set", action="append", default=[], dest="sets", metavar="KEY=VALUE",
