@@ -51,6 +51,12 @@ def quiet_context() -> ray.data.DataContext:
     return ctx
 
 
+def file_shuffle(cfg: RunConfig) -> ray.data.FileShuffleConfig:
+    """The order files are read in: shuffled from ``train.seed``, anew each epoch (Ray mixes the epoch's execution
+    index into the seed), so a replicate at another seed sees the data in another order and one seed the same."""
+    return ray.data.FileShuffleConfig(seed=cfg.train.seed, reseed_after_execution=True)
+
+
 def decode_block(block: pa.Table, *, chunk: int = DECODE_CHUNK, **kwargs: Any) -> Iterator[dict[str, Any]]:
     """A whole read block through ``counted_preprocess``, ``chunk`` rows at a time, each chunk its own output block.
     Taking whole blocks (no ``batch_size``) lets Ray fuse the read and the decode into one task where a file is read
@@ -62,18 +68,18 @@ def decode_block(block: pa.Table, *, chunk: int = DECODE_CHUNK, **kwargs: Any) -
 
 def train_dataset(cfg: RunConfig, image_cache: dict[str, Any] | None = None,
                   counter: Any | None = None, files: list[str] | None = None) -> ray.data.Dataset:
-    """Rows {image (H, W, 3) uint8, ids (T,), mask (T,)} in randomised block order, re-decoded each epoch;
-    from ``image_cache`` (litlab.cluster.precompute) rows are {image: zimg features (F,) float32, ids, mask}.
+    """Rows {image (H, W, 3) uint8, ids (T,), mask (T,)} in seeded file order (``file_shuffle``), re-decoded each
+    epoch; from ``image_cache`` (litlab.cluster.precompute) rows are {image: zimg features (F,) float32, ids, mask}.
     Dropped rows are reported to ``counter`` (litlab.cluster.skips). Local paths and s3:// URIs alike.
     ``files``: the split's shards as ``verify_split`` returned them (listed and checked here when not given)."""
     quiet_context()
     if image_cache is not None:
-        ds = ray.data.read_parquet(image_cache["folder"], shuffle="files").select_columns(["zimg", "txt"])
+        ds = ray.data.read_parquet(image_cache["folder"], shuffle=file_shuffle(cfg)).select_columns(["zimg", "txt"])
         return ds.map_batches(tokenize_batch, fn_kwargs={"tokenizer": cfg.text.tokenizer, "max_len": cfg.text.max_len},
                               batch_format="numpy", batch_size=256, num_cpus=DECODE_CPUS)
     files = files if files is not None else verify_split(split_path(cfg.data.root, cfg.data.train))
     columns = ["jpg", "txt", "txts"] if has_column(files, "txts") else ["jpg", "txt"]
-    ds = ray.data.read_parquet(files, shuffle="files", columns=columns, num_cpus=DECODE_CPUS,
+    ds = ray.data.read_parquet(files, shuffle=file_shuffle(cfg), columns=columns, num_cpus=DECODE_CPUS,
                                override_num_blocks=max(len(files), READ_MIN_BLOCKS))
     kwargs = {**train_transform_kwargs(cfg), "counter": counter}
     return ds.map_batches(decode_block, fn_kwargs=kwargs, batch_format="pyarrow", batch_size=None, num_cpus=DECODE_CPUS)

@@ -55,7 +55,7 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
         return scores
 
     batches = ShardBatches(cfg.data.batch_size, world, split, (state or {}).get("data"),
-                           files=payload.get("train_files"))
+                           files=payload.get("train_files"), seed=cfg.train.seed, rank=rank)
 
     def checkpoint(step: int, opt_state: dict[str, Any]) -> None:
         report_checkpoint(model, cfg, payload["run_id"], step, {"step": step},
