@@ -51,7 +51,7 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
     def evaluate(step: int) -> dict[str, float]:  # every rank embeds its shard; rank 0 logs
         scores = suite(eval_model())
         if logger:
-            logger.log(step, scores)
+            logger.log(step, {**scores, **suite.facts()})  # chance levels and item counts beside the scores
         return scores
 
     batches = ShardBatches(cfg.data.batch_size, world, split, (state or {}).get("data"),
