@@ -1,4 +1,8 @@
-"""A study's report as markdown, csv and LaTeX text (no files written here)."""
+"""A study's report as markdown, csv and LaTeX text (no files written here).
+
+Measured numbers (report_model.Value) show as "mean ± half-width (n=...)" in markdown and LaTeX; in csv each such
+column becomes four: "<column> mean", "<column> low", "<column> high" (the 95 % interval, empty without one) and
+"<column> n" (seeds; 1 for a single run, whose interval is the bootstrap over evaluation items)."""
 
 from __future__ import annotations
 
@@ -6,12 +10,15 @@ import csv
 import io
 from collections.abc import Sequence
 
-from ablations.report_model import StudyReport, Table
+from ablations.report_model import StudyReport, Table, Value
+
+CSV_PARTS = ("mean", "low", "high", "n")
 
 LATEX_SPECIAL = {
     "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
     "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "<": r"$<$", ">": r"$>$", "|": r"\textbar{}",
-    "→": r"$\rightarrow$", "≥": r"$\geq$", "×": r"$\times$", "–": "--", "—": "---", "…": "...", "`": "",
+    "→": r"$\rightarrow$", "≥": r"$\geq$", "≤": r"$\leq$", "±": r"$\pm$", "α": r"$\alpha$", "−": "$-$",
+    "×": r"$\times$", "–": "--", "—": "---", "…": "...", "`": "",
 }
 
 
@@ -21,15 +28,26 @@ def _md_cell(text: str) -> str:
 
 def markdown_table(table: Table) -> str:
     lines = ["| " + " | ".join(_md_cell(c) for c in table.columns) + " |", "|" + "---|" * len(table.columns)]
-    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows]
+    lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.text_rows()]
     return "\n".join(lines)
 
 
 def csv_text(table: Table) -> str:
+    """One column per text column; four (mean, low, high, n) per column of measured numbers."""
+    numeric = table.numeric()
+    header = [part for col, num in zip(table.columns, numeric, strict=True)
+              for part in ([f"{col} {p}" for p in CSV_PARTS] if num else [col])]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(table.columns)
-    writer.writerows(table.rows)
+    writer.writerow(header)
+    for row in table.rows:
+        out: list[str] = []
+        for cell, num in zip(row, numeric, strict=True):
+            if isinstance(cell, Value):
+                out += cell.fields()
+            else:  # text; in a numeric column it goes in "mean" (FAILED, -, n/a) and the rest stay empty
+                out += [cell, "", "", ""] if num else [cell]
+        writer.writerow(out)
     return buf.getvalue()
 
 
@@ -41,7 +59,7 @@ def latex_escape(text: str) -> str:
 def latex_table(table: Table) -> str:
     spec = "l" + "r" * (len(table.columns) - 1)
     head = " & ".join(latex_escape(c) for c in table.columns) + r" \\"
-    body = [" & ".join(latex_escape(c) for c in row) + r" \\" for row in table.rows]
+    body = [" & ".join(latex_escape(c) for c in row) + r" \\" for row in table.text_rows()]
     return "\n".join([r"\begin{table}[ht]", r"\centering", r"\small", rf"\caption{{{latex_escape(table.title)}}}",
                       rf"\begin{{tabular}}{{{spec}}}", r"\hline", head, r"\hline", *body, r"\hline",
                       r"\end{tabular}", r"\end{table}"])

@@ -257,6 +257,25 @@ def fetch_sweep_plan(uri: str, sweep: str) -> list[dict[str, Any]]:
                       "run experiments/design_grid.py for it first")
 
 
+def fetch_sweep_text(uri: str, sweep: str, path: str) -> str | None:
+    """A text artifact (e.g. ``coverage/coverage.md``) of the newest sweep invocation that logged a plan, None if
+    that invocation has no such artifact."""
+    c = client(uri)
+    exp = c.get_experiment_by_name(sweep)
+    if exp is None:
+        raise LookupError(f"no MLflow experiment {sweep!r} at {uri}")
+    for run in c.search_runs([exp.experiment_id], filter_string="tags.kind = 'sweep'",
+                             order_by=["attributes.start_time DESC"], max_results=50):
+        if PLAN_ARTIFACT not in {a.path for a in c.list_artifacts(run.info.run_id)}:
+            continue
+        folder, _, _ = path.rpartition("/")
+        if path not in {a.path for a in c.list_artifacts(run.info.run_id, folder or None)}:
+            return None
+        with tempfile.TemporaryDirectory() as tmp:
+            return Path(c.download_artifacts(run.info.run_id, path, tmp)).read_text(encoding="utf-8")
+    return None
+
+
 def log_evaluation(uri: str, metrics: dict[str, float], step: int, *, run_id: str | None = None,
                    experiment: str = "evaluations", tags: dict[str, str] | None = None) -> str:
     """Log evaluation metrics at ``step`` into ``run_id`` (refusing names already logged at that step, so nothing
