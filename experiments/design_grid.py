@@ -48,8 +48,10 @@ STUDIES = [
           doc="Table 5: tuning images that duplicate evaluation images kept, or removed against the evaluation "
               "test sets, or against their train splits too (counts in dedup/*)"),
     Study("loss", {"optim.negatives": ("global", "worker"), "data.batch_size": (1024, 4096, 16384)},
+          more=(Study("objective", {"optim.objective": ("softmax", "sigmoid"), "setup": ("Lu", "Uu"),
+                                    "data.batch_size": (1024, 4096, 16384)}),),
           doc="Appendix F / Figure 9: contrastive loss over every worker's negatives vs each worker's own x batch "
-              "size"),
+              "size; and SigLIP's sigmoid objective vs softmax x batch size, image tower locked (Lu) or not (Uu)"),
     Study("precompute", {"train.precompute": (False, True)}, fixed={"setup": "Lu"},
           doc="Table 7 / Appendix G: training speed with the locked image tower's embeddings precomputed or not"),
 ]

@@ -133,7 +133,8 @@ def expand(base: RunConfig, studies: Sequence[Study], seeds: int = 1) -> list[Ce
             for cell in (replicate(c, k) for c in study_cells):
                 seen = by_hash.get(cell.hash)
                 if seen is not None:
-                    by_hash[cell.hash] = Cell(seen.id, seen.studies + cell.studies, seen.overrides, seen.config)
+                    merged = seen.studies + tuple(s for s in cell.studies if s not in seen.studies)  # once each
+                    by_hash[cell.hash] = Cell(seen.id, merged, seen.overrides, seen.config)
                 else:
                     by_hash[cell.hash] = cell
     cells = list(by_hash.values())
