@@ -70,13 +70,15 @@ def build_reports(plan: Sequence[Mapping[str, Any]], runs: Sequence[Mapping[str,
 
 
 def write_study(report: StudyReport, folder: Path) -> tuple[str, list[Path]]:
-    """<study>.md / .csv / .tex (+ <study>_paper.csv for a reference table) and PNGs; returns the markdown."""
+    """<study>.md / .csv / .tex (+ <stem>.csv for each further table of ours, <study>_paper.csv for a reference
+    table) and PNGs; returns the markdown."""
     from ablations.report_plots import save_png  # matplotlib only when there is something to draw
 
     pngs = [save_png(plot, folder) for plot in report.plots if plot.series]
     markdown = study_markdown(report, [p.name for p in pngs])
     files = {f"{report.study}.md": markdown, f"{report.study}.csv": csv_text(report.tables[0]),
              f"{report.study}.tex": study_latex(report)}
+    files |= {f"{stem}.csv": csv_text(table) for stem, table in report.more}
     for i, ref in enumerate(report.tables[1:]):
         files[f"{report.study}_paper{i + 1 if i else ''}.csv"] = csv_text(ref)
     for name, text in files.items():

@@ -91,6 +91,11 @@ class StudyReport:
     tables: tuple[Table, ...]  # the first is ours with the paper beside; the rest are the paper's for reference
     notes: tuple[str, ...] = ()  # findings, measured checks, caveats, failed and missing cells
     plots: tuple[Plot, ...] = ()
+    more: tuple[tuple[str, Table], ...] = ()  # further tables of ours, each with its csv's file stem
+
+    def ours(self) -> tuple[Table, ...]:
+        """Our tables: the first one, then ``more``'s."""
+        return (self.tables[0], *(t for _, t in self.more))
 
 
 StudyBuilder = Callable[[Sequence[Group]], StudyReport]

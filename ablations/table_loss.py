@@ -1,4 +1,5 @@
-"""Study "loss" (Appendix F / Figure 9): the contrastive loss over the global batch or each worker's own."""
+"""Study "loss" (Appendix F / Figure 9): the contrastive loss over the global batch or each worker's own; and its
+objective part, softmax vs sigmoid (ablations.table_loss_objective)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from ablations.report_model import STUDY_TABLES, Plot, Series, StudyReport, Tabl
 from ablations.report_signal import Signal, banded
 from ablations.report_values import DASH, Keys, other_settings, seeds_text, shown, status_notes
 from ablations.report_verdicts import increasing_check, pairs_check
+from ablations.table_loss_objective import negatives_part, objective_report
 
 LOSSES = ("global", "worker")
 AXES = ("optim.negatives", "data.batch_size")
@@ -75,8 +77,10 @@ def loss_plot(groups: Sequence[Group], key: str | None) -> Plot:
 
 
 @STUDY_TABLES.register("loss")
-def loss(groups: Sequence[Group]) -> StudyReport:
-    keys = Keys.of(groups)
+def loss(study: Sequence[Group]) -> StudyReport:
+    keys = Keys.of(study)
+    groups = negatives_part(study)
+    objective_tables, objective_notes, objective_plots = objective_report(study, keys)
     rows, losses = grid(groups), losses_in(groups)
     by_id = {g.id: g for g in groups}
     header = keys.header("zeroshot", by_id)
@@ -85,6 +89,6 @@ def loss(groups: Sequence[Group]) -> StudyReport:
                            for name in losses)) for label, by in rows.items())
     table = Table(f"Global vs local loss by batch size ({seeds_text(groups)})", columns, body)
     notes = (*checks(groups, keys.zeroshot, keys.signal("zeroshot", by_id)), paper.APPENDIX_F.cited(),
-             *keys.signal_notes(by_id, ("zeroshot",)), *status_notes(groups))
-    return StudyReport("loss", "Appendix F — global vs local contrastive loss", (table,), notes,
-                       (loss_plot(groups, keys.zeroshot),))
+             *keys.signal_notes(by_id, ("zeroshot",)), *objective_notes, *status_notes(study))
+    return StudyReport("loss", "Appendix F — global vs local contrastive loss; SigLIP — softmax vs sigmoid",
+                       (table,), notes, (loss_plot(groups, keys.zeroshot), *objective_plots), objective_tables)
