@@ -57,9 +57,12 @@ $(RUNTIME_STAMP): pyproject.toml Makefile
 	  mistral-common==1.13.1 open-clip-torch==3.3.0
 	@touch $@
 
-# the runtime plus the `dev` extra: pytest, ruff, moto (the S3 server), the benchmarks' and infra tests' tools
+# the runtime plus the `dev` extra: pytest, ruff, moto (the S3 server), the benchmarks' and infra tests' tools, and
+# img2dataset for the own-data tests (--no-deps: it pins pandas<3; its other dependencies are in the dev extra)
+IMG2DATASET := img2dataset==1.47.0
 $(STAMP): $(RUNTIME_STAMP)
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps $(IMG2DATASET)
 	@touch $@
 
 debs:

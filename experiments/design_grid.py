@@ -2,7 +2,7 @@
 
 Run:
     python experiments/design_grid.py --preset smoke                # embedded: local Ray + sqlite MLflow in ./mlruns
-    python experiments/design_grid.py --preset smoke --dry-run      # list the cells, run nothing
+    python experiments/design_grid.py --preset smoke --dry-run      # the preflight, then list the cells; no training
     ray job submit --address http://127.0.0.1:8265 --working-dir . -- \
         python experiments/design_grid.py --preset smoke --mlflow-uri http://127.0.0.1:5001   # after `make cluster-up`
 
@@ -11,6 +11,10 @@ Options: --study NAME (repeatable), --set key=value (repeatable; changes the bas
 train.seed + 0..N-1: replicates the report aggregates into mean ± 95 % interval and order verdicts).
 Takes about 5 minutes for the smoke preset (2 cells x 150 steps, 2 workers each) on a 2-core CPU machine,
 plus ~1 minute of Ray start-up (--seeds N: N times the cells); shards must exist first (`make data`).
+
+Every run and every --dry-run starts with the preflight (litlab.preflight, litlab.cluster.preflight): each cell's
+config, its training split and columns, every evaluation set with its root, MLflow, the checkpoint storage and the
+cluster's size are checked, all problems are printed together and the command exits with 2 before any trial starts.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from litlab.config import FIGURE3_SETTINGS, ConfigError, RunConfig, apply_overrides, parse_set
-from litlab.grid import Cell, Study, expand, select
+from litlab.grid import Cell, Study, expand, select, set_conflicts
+from litlab.sizing import Node, describe, sized_sweep
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -65,8 +70,20 @@ class Preset:
     axes: dict[str, dict[str, tuple[Any, ...]]] = field(default_factory=dict)  # study -> axis values it shrinks
 
 
-SMALL = {"image.size": 64, "data.batch_size": 32, "eval.max_images": 1000,
-         "optim.warmup_steps": 10, "eval.evals": ("zeroshot/fmnist-test", "retrieval/emoji-heldout")}
+SMALL = {"image.size": 64, "data.batch_size": 32, "eval.max_images": 1000, "optim.warmup_steps": 10,
+         "optim.steps": 60, "eval.every": 20, "text.arch": "transformer_tiny"}
+SMALL_AXES = {"towers": {"optim.steps": (60,)},
+              "text_models": {"text.arch": ("minilm_l6_scratch", "t5_tiny", "transformer_tiny")},
+              "loss": {"data.batch_size": (16, 32, 64)}}
+# Transfer (the default): tune on train/ (Noto emoji minus the held-out ones + Open Clip Art) and score on what it
+# never showed: the held-out emoji in Apple's and Twitter's art (the headline), Fashion-MNIST's photos, the held-out
+# emoji in the tuning's own art. Prompts are the bare class names: every tuning caption is a bare name or title.
+TRANSFER = {"data.train": "train", "eval.protocol": "transfer", "eval.templates": "classname",
+            "eval.evals": ("zeroshot/emoji-vendors-heldout", "zeroshot/fmnist-test", "retrieval/emoji-heldout")}
+# In-distribution: tune on train-fmnist/ (the same emoji + 10k Fashion-MNIST train images captioned "a photo of a
+# bag" and the like) and score on Fashion-MNIST's test photos with the prompt those captions resemble.
+IN_DISTRIBUTION = {"data.train": "train-fmnist", "eval.protocol": "in-distribution", "eval.templates": "simple",
+                   "eval.evals": ("zeroshot/fmnist-test", "retrieval/emoji-heldout")}
 PRESETS = {
     "smoke": Preset(
         "2 cells (Lu, uu), 150 steps at 64 px, small text transformer: minutes on a laptop CPU",
@@ -75,13 +92,15 @@ PRESETS = {
         [Study("towers", {"setup": ("Lu", "uu")}, doc="Figure 3 (two settings)")],
     ),
     "paper-small": Preset(
-        "every study at laptop scale on the data that ships here: 64 px, global batch 32, tiny random-init text "
-        "towers, 60 steps with evaluations every 20 (the curves); `--study towers` (7 cells) takes ~14 min on "
-        "2 CPU cores",
-        {**SMALL, "optim.steps": 60, "eval.every": 20, "text.arch": "transformer_tiny"},
-        axes={"towers": {"optim.steps": (60,)},
-              "text_models": {"text.arch": ("minilm_l6_scratch", "t5_tiny", "transformer_tiny")},
-              "loss": {"data.batch_size": (16, 32, 64)}},
+        "every study at laptop scale on the data that ships here, as zero-shot transfer (tuning never shows the "
+        "evaluation images, styles or emoji): 64 px, global batch 32, tiny random-init text towers, 60 steps with "
+        "evaluations every 20 (the curves)",
+        {**SMALL, **TRANSFER}, axes=SMALL_AXES,
+    ),
+    "paper-small-indist": Preset(
+        "paper-small in-distribution: tuning on Fashion-MNIST train pairs, zero-shot on Fashion-MNIST test (the "
+        "regime where unlocked towers fit what they are scored on); runs are tagged protocol=in-distribution",
+        {**SMALL, **IN_DISTRIBUTION}, axes=SMALL_AXES,
     ),
     # Appendix D's weight decay 1e-4 is big_vision's (schedule x wd per step); at lr 1e-3 that is 0.1 in torch's
     # form (lr_t x wd) that litlab.optim uses
@@ -123,31 +142,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def build_cells(args: argparse.Namespace) -> list[Cell]:
+def studies_of(args: argparse.Namespace) -> tuple[list[Study], list[Study]]:
+    """(the preset's studies, those selected with --study)."""
     if args.preset not in PRESETS:
         raise ConfigError(f"unknown preset {args.preset!r}; valid: {', '.join(PRESETS)}")
-    preset = PRESETS[args.preset]
-    base = apply_overrides(apply_overrides(BASE, preset.overrides), [parse_set(s) for s in args.sets])
-    cells = expand(base, select(preset_studies(preset), args.study), args.seeds)
+    every = preset_studies(PRESETS[args.preset])
+    return every, select(every, args.study)
+
+
+def build_cells(args: argparse.Namespace) -> list[Cell]:
+    """The selected cells (unknown presets, studies, cells and config keys are a ConfigError); what is wrong
+    inside them is the preflight's to find (litlab.preflight)."""
+    _, studies = studies_of(args)
+    base = apply_overrides(apply_overrides(BASE, PRESETS[args.preset].overrides), [parse_set(s) for s in args.sets])
+    cells = expand(base, studies, args.seeds)
     unknown = sorted(set(args.cell) - {c.id for c in cells} - {c.group for c in cells})
     if unknown:
         raise ConfigError(f"unknown cell {unknown[0]!r}; valid: {', '.join(c.id for c in cells)}")
-    cells = [c for c in cells if not args.cell or c.id in args.cell or c.group in args.cell]
-    from litlab.data.dedup import check_config as check_dedup
-    from litlab.evaluators.suite import check_evals
-    from litlab.models.build import check_names
-    from litlab.models.precomputed import precompute_problem
+    return [c for c in cells if not args.cell or c.id in args.cell or c.group in args.cell]
 
-    for cell in cells:
-        try:
-            check_names(cell.config)
-            check_evals(cell.config.eval.evals)
-            check_dedup(cell.config)
-            if cell.config.train.precompute and (problem := precompute_problem(cell.config)):
-                raise ConfigError(f"train.precompute: {problem}")
-        except ConfigError as err:
-            raise ConfigError(f"cell {cell.id}: {err}") from None
-    return cells
+
+def set_problems(args: argparse.Namespace) -> list[str]:
+    """The --set keys that a selected study sets itself (litlab.grid.set_conflicts)."""
+    every, studies = studies_of(args)
+    return set_conflicts(studies, [parse_set(s)[0] for s in args.sets], every)
 
 
 def tracking_uri(args: argparse.Namespace) -> str:
@@ -160,52 +178,75 @@ def tracking_uri(args: argparse.Namespace) -> str:
     return local_store_uri(REPO / "mlruns")
 
 
-def check_data(cells: list[Cell]) -> None:
-    for root in sorted({c.config.data.root for c in cells}):
-        if "://" not in root and not (Path(root) / cells[0].config.data.train).is_dir():
-            raise ConfigError(f"no training shards under data.root={root!r}; build them with `make data` "
-                              f"(python -m litlab.data.build --root {root}) or set data.root")
+def preflight(args: argparse.Namespace, cells: list[Cell], uri: str) -> list[Node] | None:
+    """Every problem of the sweep, before any trial starts (litlab.preflight, litlab.cluster.preflight): printed
+    together, and None; else the nodes to size the cells for. Ray is started only when nothing else is wrong (or is
+    already running at --address / $RAY_ADDRESS); a dry run without one sizes for this machine."""
+    from litlab.cluster import preflight as env
+    from litlab.preflight import Preflight, Problem, fit_problems, report
+
+    problems = [Problem(text) for text in set_problems(args)] + Preflight(env.hub_offline()).cells(cells)
+    problems += [Problem(text) for text in (env.mlflow_problem(uri), env.storage_problem(args.storage)) if text]
+    if args.address or os.environ.get("RAY_ADDRESS") or not (args.dry_run or problems):
+        from litlab.cluster.session import cluster_nodes, connect
+
+        connect(args.address)
+        nodes = cluster_nodes()
+    else:
+        nodes = env.local_nodes()
+    problems += fit_problems(cells, nodes, args.max_concurrent)
+    if problems:
+        print(f"error: {report(problems, len(cells))}", file=sys.stderr)
+        return None
+    return nodes
+
+
+def show(cells: list[Cell], concurrent: int) -> None:
+    for c in cells:
+        print(f"{c.id:40s} studies={','.join(c.studies)} hash={c.hash}")
+    print(f"{len(cells)} cells, {concurrent} trial(s) at a time; preflight passed"
+          + (f" ({describe(cells[0].config.train)})" if cells else ""))
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         cells = build_cells(args)
-        if args.dry_run:
-            for c in cells:
-                print(f"{c.id:40s} studies={','.join(c.studies)} hash={c.hash}")
-            print(f"{len(cells)} cells" + ("; hashes before train.workers=0 is sized from the cluster at run time"
-                                             if any(not c.config.train.workers for c in cells) else ""))
-            return 0
-        check_data(cells)
         uri = tracking_uri(args)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    nodes = preflight(args, cells, uri)
+    if nodes is None:
+        return 2
+    auto = [i for i, c in enumerate(cells) if not c.config.train.workers]
+    cells, concurrent = sized_sweep(cells, nodes, args.max_concurrent)
+    if args.dry_run:
+        show(cells, concurrent)
+        return 0
+    return run(args, cells, concurrent, uri, auto)
+
+
+def run(args: argparse.Namespace, cells: list[Cell], concurrent: int, uri: str, auto: list[int]) -> int:
     if "RAY_JOB_CONFIG_JSON_ENV_VAR" in os.environ:
         # A job's working directory is a temporary copy that Ray's runtime-env agents may delete while the job runs
         # (seen with two raylets on one machine, which share it); Tune resolves paths against the cwd at the end.
         os.chdir(Path.home())
     from litlab.cluster.session import cluster_nodes, connect
     from litlab.cluster.tune import run_sweep
-    from litlab.sizing import describe, sized_sweep
+    from litlab.data.coverage import sweep_coverage
 
     sweep = args.sweep or args.preset
-    print(f"sweep {sweep!r}: {len(cells)} cells -> MLflow {uri}", flush=True)
+    coverage = sweep_coverage(c.config for c in cells)  # what tuning and evaluation share, on the parent run
     resources = connect(args.address)
-    nodes = cluster_nodes()
-    auto = [i for i, c in enumerate(cells) if not c.config.train.workers]
-    try:
-        cells, concurrent = sized_sweep(cells, nodes, args.max_concurrent)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"cluster: {resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs on {len(nodes)} node(s) -> "
-          f"{concurrent} trial(s) at a time", flush=True)
+    print(f"sweep {sweep!r}: {len(cells)} cells -> MLflow {uri}", flush=True)
+    print(f"cluster: {resources.get('CPU', 0):g} CPUs, {resources.get('GPU', 0):g} GPUs on {len(cluster_nodes())} "
+          f"node(s) -> {concurrent} trial(s) at a time", flush=True)
     if auto:
         print(f"train.workers=0 in {len(auto)} cell(s), sized from the largest node: "
               f"{describe(cells[auto[0]].config.train)}", flush=True)
-    results = run_sweep(cells, sweep=sweep, tracking_uri=uri, storage=args.storage, max_concurrent=concurrent)
+    results = run_sweep(cells, sweep=sweep, tracking_uri=uri, storage=args.storage, max_concurrent=concurrent,
+                        artifacts=coverage)
     for r in results:
         shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(r.metrics.items()) if k.startswith("zeroshot"))
         print(f"{r.status:8s} {r.cell_id:30s} run={r.run_id} {shown} {r.error}")

@@ -18,11 +18,13 @@ sys.path.insert(0, str(REPO / "experiments"))
 
 @pytest.fixture(scope="session")
 def tiny_shards(tmp_path_factory) -> Path:
-    """train/ (emoji + Fashion-MNIST pairs), emoji-heldout/ and fmnist-test/ at a few hundred rows each."""
+    """train/ (emoji + Open Clip Art pairs), emoji-heldout/ and fmnist-test/ at a few hundred rows each (not
+    train-fmnist/: no test needs it; ~4 s)."""
     from litlab.data.build import build_demo_shards
 
     root = tmp_path_factory.mktemp("shards")
-    build_demo_shards(root, fmnist_train=600, fmnist_test=200, emoji_limit=300, progress=lambda s: None)
+    build_demo_shards(root, fmnist_test=200, emoji_limit=300, openclipart_limit=200, progress=lambda s: None,
+                      splits=("train", "emoji-heldout", "fmnist-test"))
     return root
 
 

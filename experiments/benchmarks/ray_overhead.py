@@ -53,6 +53,7 @@ def plain(cfg: RunConfig) -> float:
 
 def ray_run(cfg: RunConfig, folder: str) -> tuple[float, float]:
     """(pairs/s after the first log interval, seconds until the first logged step)."""
+    from litlab.cluster.finish import finish_cell
     from litlab.cluster.session import connect, shutdown
     from litlab.cluster.tracking import cell_tags, client, create_cell_run, ensure_experiment, local_store_uri
     from litlab.cluster.train import fit_cell
@@ -62,7 +63,8 @@ def ray_run(cfg: RunConfig, folder: str) -> tuple[float, float]:
     uri = local_store_uri(folder)
     run_id = create_cell_run(uri, ensure_experiment(uri, "ray-overhead"), cfg, cell_tags(cfg, "bench", (), "bench"))
     try:
-        fit_cell(cfg, name="bench", storage=f"{folder}/ray", tracking_uri=uri, run_id=run_id)
+        result = fit_cell(cfg, name="bench", storage=f"{folder}/ray", tracking_uri=uri, run_id=run_id)
+        finish_cell(result, uri=uri, run_id=run_id, invocation=None)  # publishes the history read below
     finally:
         shutdown()
     loss = client(uri).get_metric_history(run_id, "train/loss")

@@ -24,6 +24,7 @@ SETUP_LETTERS: tuple[str, ...] = get_args(Letter)
 LETTER_MEANING = {"L": "pretrained + locked", "U": "pretrained + unlocked", "u": "random init + unlocked"}
 Objective = Literal["softmax", "sigmoid"]  # optim.objective
 Negatives = Literal["global", "worker"]  # optim.negatives
+Protocol = Literal["transfer", "in-distribution"]  # eval.protocol
 RENAMED = {"optim.loss": "optim.negatives (global | worker; what was 'local' is 'worker')"}  # old key -> new
 FIGURE3_SETTINGS: tuple[str, ...] = ("LU", "Lu", "UU", "Uu", "uu", "UL", "uL")  # the paper's seven, in its order
 
@@ -64,7 +65,9 @@ class TextTower:
 @dataclass(frozen=True)
 class Data:
     root: str = field(default_factory=default_data_root)  # local folder or s3:// prefix holding the splits
-    train: str = "train"  # split folder under root with parquet shards
+    train: str = "train"  # split folder under root with parquet shards (litlab.data.layout: the kinds it reads)
+    image_column: str = ""  # column of image bytes ("" = jpg: litlab shards and img2dataset parquet output)
+    caption_column: str = ""  # column of captions ("" = txt, else caption: img2dataset's)
     batch_size: int = 64  # global batch (all workers together)
     crop_area_min: float = 1.0  # inception crop minimum area; 1.0 = plain resize (deterministic)
     # drop tuning images that duplicate evaluation images (paper Table 5; litlab.data.dedup): none, the eval
@@ -128,6 +131,10 @@ class Eval:
     max_images: int = 2000  # per evaluation set; 0 = all
     batch_size: int = 256
     cache_dir: str = ""  # where frozen-image-side embeddings persist across runs ("" = in memory, per run)
+    # What the evaluations measure, recorded on every run as its `protocol` tag: transfer to data the tuning split
+    # never showed (the paper's zero-shot), or the tuning distribution itself (unlocked towers are expected to fit
+    # it). Set by the preset; `python -m litlab.data.coverage` shows what the split and the evaluations share.
+    protocol: Protocol = "transfer"
 
 
 @dataclass(frozen=True)

@@ -152,3 +152,38 @@ def select(studies: Sequence[Study], names: Sequence[str] | None) -> list[Study]
     if bad:
         raise ConfigError(f"unknown study {bad[0]!r}; valid: {', '.join(known)}")
     return [known[n] for n in names]
+
+
+def decided_values(study: Study, key: str) -> tuple[str, list[Any]]:
+    """("axis" | "fixed" | "", the values) with which ``study`` sets config ``key`` in any of its products."""
+    kind, values = "", []
+    for fixed, axes in study.products():
+        if key in axes:
+            kind = "axis"
+            values += [v for v in axes[key] if v not in values]
+        elif key in fixed:
+            kind = kind or "fixed"
+            values += [fixed[key]] if fixed[key] not in values else []
+    return kind, values
+
+
+def set_conflicts(selected: Sequence[Study], keys: Sequence[str], every: Sequence[Study] = ()) -> list[str]:
+    """A problem for each ``--set`` key that a selected study sets itself (its cells would ignore the value), naming
+    the study, its axis or fixed value, and how to change it; [] when there is none."""
+    out = []
+    for key in dict.fromkeys(keys):
+        for study in selected:
+            kind, values = decided_values(study, key)
+            if not kind:
+                continue
+            free = [s.name for s in every if not decided_values(s, key)[0]]
+            shown = ", ".join(map(str, values))
+            fixes = [f"change the study's {'axis' if kind == 'axis' else 'fixed value'} (the studies and the "
+                     f"presets' axes are data in experiments/design_grid.py)"]
+            if kind == "axis":
+                fixes.append("pick some of its cells with --cell (ids: --dry-run)")
+            if free:
+                fixes.append(f"run studies that leave {key} to the base config: --study {' / '.join(free)}")
+            out.append(f"--set {key}: study {study.name!r} sets {key} itself ({kind} {shown}), so its cells would "
+                       f"ignore your value; instead {', or '.join(fixes)}")
+    return out

@@ -111,7 +111,7 @@ def test_a_shard_that_vanishes_mid_run_is_an_error_naming_it(tiny_shards, tmp_pa
     from litlab.data.build import build_demo_shards
 
     root = tmp_path / "data"
-    build_demo_shards(root, fmnist_train=300, fmnist_test=10, emoji_limit=50, rows_per_shard=100,
+    build_demo_shards(root, emoji_limit=50, openclipart_limit=300, rows_per_shard=100, splits=["train"],
                       progress=lambda s: None)
     cfg = override(override(RunConfig(), "data.root", str(root)), "image.size", 16)
     try:

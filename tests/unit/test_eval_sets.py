@@ -8,12 +8,22 @@ import numpy as np
 import pytest
 from fixtures_eval_sets import user_roots
 from litlab.evaluators.datasets import LabelledSet
-from litlab.evaluators.sets import EVAL_SETS, CrossStyleSet, LabelledEvalSet, RetrievalSet, load_eval_set
+from litlab.evaluators.sets import (
+    EVAL_SETS,
+    SET_TEXTS,
+    CrossStyleSet,
+    LabelledEvalSet,
+    RetrievalSet,
+    SetTexts,
+    load_eval_set,
+    set_texts,
+)
 from litlab.evaluators.sets.images import decode_all, subset
 from litlab.registry import UnknownNameError
 
 SHIPPED = {"fmnist-test": LabelledEvalSet, "fmnist-idx-train": LabelledEvalSet, "fmnist-idx-test": LabelledEvalSet,
            "emoji-groups": LabelledEvalSet, "emoji-subgroups": LabelledEvalSet, "emoji-heldout": RetrievalSet,
+           "emoji-vendors-heldout": LabelledEvalSet,
            "tuxpaint-stamps": RetrievalSet, "emoji-style-google-apple": CrossStyleSet,
            "emoji-style-google-twitter": CrossStyleSet, "emoji-style-apple-twitter": CrossStyleSet}
 USERS = {"image-folder": LabelledEvalSet, "coco-captions": RetrievalSet, "cifar100-test": LabelledEvalSet,
@@ -55,6 +65,23 @@ def test_missing_root_is_a_clear_error_naming_the_path(name, tmp_path):
     absent = tmp_path / "no_such_place"
     with pytest.raises(FileNotFoundError, match="no_such_place"):
         load_eval_set(name, absent, size=8, max_images=1)
+
+
+@pytest.mark.parametrize("name", sorted({**SHIPPED, **USERS}))
+def test_texts_listed_without_images_are_what_the_loader_names(name, roots):
+    """SET_TEXTS (the vocabulary coverage's input) agrees with every loader: class names, or captions."""
+    texts = set_texts(name, roots[name])
+    if issubclass({**SHIPPED, **USERS}[name], LabelledSet):
+        assert texts.kind == "class names" and texts.texts == load_eval_set(name, roots[name], 8, 3).classnames
+    elif {**SHIPPED, **USERS}[name] is RetrievalSet:
+        s = load_eval_set(name, roots[name], size=8)
+        assert texts.kind == "captions" and set(s.captions) <= set(texts.texts) and len(texts.texts) >= len(s.captions)
+    else:
+        assert texts == SetTexts("none", ())
+
+
+def test_every_registered_set_has_a_text_lister():
+    assert set(SET_TEXTS) == set(EVAL_SETS)
 
 
 @pytest.mark.parametrize("name", sorted(USERS))

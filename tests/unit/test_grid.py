@@ -69,11 +69,13 @@ def test_nested_more_expands_and_survives_with_axes():
     assert [c.config.optim.steps for c in expand(RunConfig(), [small])][-1] == 5
 
 
-@pytest.mark.parametrize("preset", ["smoke", "paper-small", "paper"])
+@pytest.mark.parametrize("preset", ["smoke", "paper-small", "paper-small-indist", "paper"])
 def test_every_preset_expands_every_study_into_checked_cells(preset):
     import design_grid
+    from litlab.preflight import config_problems
 
     cells = design_grid.build_cells(design_grid.parse_args(["--preset", preset]))
+    assert {p for c in cells for p in config_problems(c.config)} == set()
     studies = {s for c in cells for s in c.studies}
     expected = {"towers"} if preset == "smoke" else {s.name for s in design_grid.STUDIES}
     assert studies == expected and len({c.id for c in cells}) == len(cells)
@@ -97,3 +99,21 @@ def test_the_loss_study_compares_softmax_and_sigmoid_by_batch_size_locked_and_no
     by = {(c.config.optim.objective, c.config.setup, c.config.optim.negatives, c.config.data.batch_size) for c in cells}
     assert {(o, s, "global", b) for o in ("softmax", "sigmoid") for s in ("Lu", "Uu") for b in (16, 32, 64)} <= by
     assert {("softmax", "Lu", "worker", b) for b in (16, 32, 64)} <= by and len(cells) == 15  # softmax/Lu shared
+
+
+def test_paper_small_is_the_transfer_protocol_and_indist_its_in_distribution_twin():
+    import design_grid
+
+    def towers(preset: str) -> list:
+        return design_grid.build_cells(design_grid.parse_args(["--preset", preset, "--study", "towers"]))
+
+    transfer, indist = towers("paper-small"), towers("paper-small-indist")
+    for c in transfer:
+        assert (c.config.data.train, c.config.eval.protocol, c.config.eval.templates) == ("train", "transfer",
+                                                                                          "classname")
+        assert c.config.eval.evals[0] == "zeroshot/emoji-vendors-heldout"  # the headline comes first
+    for c in indist:
+        assert (c.config.data.train, c.config.eval.protocol) == ("train-fmnist", "in-distribution")
+        assert c.config.eval.evals[0] == "zeroshot/fmnist-test"
+    assert [c.id for c in transfer] == [c.id for c in indist]  # the same studies, the same cells
+    assert {c.hash for c in transfer}.isdisjoint(c.hash for c in indist)

@@ -1,14 +1,13 @@
-"""Real sources from Debian packages (emoji, Fashion-MNIST) and the demo shard build."""
+"""Real sources from Debian packages (emoji, Fashion-MNIST); the demo build itself is tested in test_build.py."""
 
 import gzip
 import io
-import json
 from collections import Counter
 
 import numpy as np
 import pytest
-from litlab.data.build import build_demo_shards, interleave, is_heldout
-from litlab.data.shards import Record, iter_rows, read_stats
+from litlab.data.build import interleave
+from litlab.data.shards import Record
 from litlab.data.sources.emoji import (
     EmojiEntry,
     emoji_records,
@@ -117,26 +116,3 @@ def test_interleave_mixes_in_proportion():
     b = [Record(f"b/{i}", b"", "", {}) for i in range(30)]
     out = [r.key[0] for r in interleave([(iter(a), 10), (iter(b), 30)])]
     assert len(out) == 40 and all(1 <= "".join(out[i:i + 8]).count("a") <= 3 for i in range(0, 40, 8))
-
-
-def test_build_demo_shards_on_tiny_sizes_is_idempotent(tmp_path):
-    messages: list[str] = []
-    kwargs = {"fmnist_train": 60, "fmnist_test": 30, "emoji_limit": 40, "heldout_fraction": 0.25,
-              "rows_per_shard": 25}
-    stats = build_demo_shards(tmp_path, progress=messages.append, **kwargs)
-    assert set(stats) == {"train", "emoji-heldout", "fmnist-test"}
-    train = list(iter_rows(tmp_path / "train", columns=["key"]))
-    heldout = {r["key"] for r in iter_rows(tmp_path / "emoji-heldout", columns=["key"])}
-    assert heldout and all(is_heldout(k, 0.25) for k in heldout)
-    assert stats["train"].rows == 60 + 40 - len(heldout) and not heldout & {r["key"] for r in train}
-    for i in range(0, len(train), 25):  # every shard mixes both sources
-        assert {r["key"].split("/")[0] for r in train[i:i + 25]} == {"emoji", "fmnist"}
-    test_rows = [json.loads(r["json"]) for r in iter_rows(tmp_path / "fmnist-test", columns=["json"])]
-    assert len(test_rows) == 30 and {m["class"] for m in test_rows} == set(CLASSES)
-
-    before = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")}
-    messages.clear()
-    again = build_demo_shards(tmp_path, progress=messages.append, **kwargs)
-    assert again == stats and {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*")} == before
-    assert len(messages) == 3 and all("kept" in m for m in messages)
-    assert read_stats(tmp_path / "train") == stats["train"]

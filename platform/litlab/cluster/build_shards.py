@@ -34,6 +34,7 @@ from litlab.data.shards import (
     chunks,
     finish_folder,
     prepare_folder,
+    removed_on_failure,
     shard_name,
     write_shards,
     write_table,
@@ -56,6 +57,11 @@ def _write_chunk(row: dict[str, Any], *, source: Source, out: str, prefix: str) 
 def build_parallel(source: Source, out: str, *, rows_per_shard: int = 2000, prefix: str = "part",
                    overwrite: bool = False) -> ShardStats:
     """Shards of ``source`` under ``out``, one Ray Data task per ``rows_per_shard`` items."""
+    with removed_on_failure(out):
+        return _build_parallel(source, out, rows_per_shard, prefix, overwrite)
+
+
+def _build_parallel(source: Source, out: str, rows_per_shard: int, prefix: str, overwrite: bool) -> ShardStats:
     prepare_folder(out, prefix, overwrite)
     work = [{"index": i, "items": pickle.dumps(c)} for i, c in enumerate(chunks(source.items(), rows_per_shard))]
     if not work:

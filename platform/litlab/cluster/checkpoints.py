@@ -1,77 +1,77 @@
-"""Train checkpoints: model, optimizer, schedule and step, reported to Ray Train and restored after a failure.
+"""Train checkpoints: model, optimizer, schedule, step and the run's metric history, reported to Ray Train and
+restored after a failure.
 
-A checkpoint folder holds ``model.pt``: ``{"model", "config", "run_id", "step"}`` (what ``python -m
-litlab.evaluate`` reads) and, for resumable ones, ``{"optimizer", "schedule"}``. Loaded with
-``weights_only=True``: tensors and plain containers only, never arbitrary pickles from storage.
+A checkpoint folder (see ``checkpoint_store``: whole or absent, verified against its manifest) holds ``model.pt``:
+``{"model", "config", "run_id", "step"}`` (what ``python -m litlab.evaluate`` reads) and, for resumable ones,
+``{"optimizer", "schedule", "data"}``; and ``history.json``: every metric value of the attempts that led to this
+model, up to its step (``litlab.cluster.history``). ``model.pt`` loads with ``weights_only=True``: tensors and
+plain containers only, never arbitrary pickles from storage.
 
-``model.pt`` is written under a hidden temporary name and renamed, so a crash (or a full disk) never leaves half a
-file under the final name. A restart restores the newest checkpoint that loads: a truncated, missing or refused
-``model.pt`` is named in a warning and the previous checkpoint of the same Train run is tried.
+Rank 0 writes the folder straight into the Train run's storage and reports it to Ray Train as it is (no copy
+through the system temp dir). A restart restores the newest complete checkpoint that loads, those Ray Train
+registered first; each one skipped is named in a warning.
 """
 
 from __future__ import annotations
 
 import io
-import logging
-import os
+import json
 import pickle
 import posixpath
-import tempfile
-import uuid
-from collections.abc import Callable
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow.fs as pafs
 import ray.train
 import torch
 
-from litlab import storage
-from litlab.cluster.tracking import RunLogger
+from litlab.cluster.checkpoint_store import (
+    CheckpointError,
+    candidates,
+    new_name,
+    newest_loadable,
+    read_verified,
+    write_folder,
+)
 from litlab.config import RunConfig, to_dict
 
 FILE = "model.pt"
+HISTORY = "history.json"
 REQUIRED = ("model", "step")
-log = logging.getLogger(__name__)
+__all__ = ["CheckpointError", "Restored", "load_payload", "read_checkpoint", "report_checkpoint", "restore"]
 
 
-class CheckpointError(RuntimeError):
-    """A checkpoint that cannot be used: unreadable, truncated, not a litlab checkpoint, or refused as unsafe."""
+@dataclass(frozen=True)
+class Restored:
+    """What a (re)started worker continues from: nothing (step 0) or a checkpoint."""
+
+    step: int = 0
+    state: dict[str, Any] | None = None  # optimizer, schedule, data position
+    history: dict[str, Any] = field(default_factory=dict)  # the metric history up to ``step`` (history.json)
+    folder: str | None = None  # the checkpoint's folder name
+    attempt: int | None = None  # the attempt that wrote it
+    registered: tuple[str, ...] = ()  # the folder names Ray Train registered for this run
 
 
 def report_checkpoint(model: torch.nn.Module, cfg: RunConfig, run_id: str, step: int, metrics: dict[str, Any],
-                      state: dict[str, Any] | None = None, artifact_to: RunLogger | None = None) -> None:
-    """Collective: every rank reports ``metrics``; rank 0 also saves and reports the checkpoint (and logs it as the
-    MLflow artifact ``checkpoint/model.pt`` when given ``artifact_to``)."""
-    if ray.train.get_context().get_world_rank() != 0:
+                      state: dict[str, Any] | None = None, *, history: dict[str, Any] | None = None,
+                      attempt: int | None = None, write: bool = True) -> None:
+    """Collective: every rank reports ``metrics``; rank 0 also writes the checkpoint into the run's storage and
+    reports it (unless ``write`` is False: a stale attempt, see ``litlab.cluster.attempts.owns``)."""
+    ctx = ray.train.get_context()
+    if ctx.get_world_rank() != 0 or not write:
         ray.train.report(metrics)
         return
-    with tempfile.TemporaryDirectory() as tmp:
-        payload = {"model": model.state_dict(), "config": to_dict(cfg), "run_id": run_id, "step": step,
-                   **(state or {})}
-        path = save_payload(payload, Path(tmp))
-        if artifact_to is not None:
-            artifact_to.log_artifact(str(path), "checkpoint")
-        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(tmp))
-
-
-def save_payload(payload: dict[str, Any], folder: Path) -> Path:
-    """``folder/model.pt``, written whole or not at all (temporary name, fsync, rename); a failed write (e.g. no
-    space left on device) removes the temporary file and raises an OSError naming the path."""
-    final = Path(folder) / FILE
-    tmp = Path(folder) / f".{FILE}.{uuid.uuid4().hex[:8]}.tmp"
+    payload = {"model": model.state_dict(), "config": to_dict(cfg), "run_id": run_id, "step": step, **(state or {})}
     buf = io.BytesIO()
     torch.save(payload, buf)  # in memory first: torch's file writer reports a full disk as a bare RuntimeError
-    try:
-        with open(tmp, "wb") as f:
-            f.write(buf.getbuffer())
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, final)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise storage.write_error(str(final), err) from err
-    return final
+    files = {FILE: buf.getvalue(), HISTORY: json.dumps(history or {}).encode()}
+    store = ctx.get_storage()
+    fs, name = store.storage_filesystem, new_name(step)
+    folder = write_folder(fs, store.experiment_fs_path, name, files, {"step": step, "run_id": run_id,
+                                                                       "attempt": attempt})
+    ray.train.report(metrics, checkpoint=ray.train.Checkpoint(folder, filesystem=fs), checkpoint_dir_name=name,
+                     checkpoint_upload_mode=ray.train.CheckpointUploadMode.NO_UPLOAD)
 
 
 def load_payload(data: bytes, where: str) -> dict[str, Any]:
@@ -84,7 +84,7 @@ def load_payload(data: bytes, where: str) -> dict[str, Any]:
         raise CheckpointError(f"refused checkpoint {where}: it holds objects other than tensors and plain "
                               f"containers, which are never loaded (weights_only=True; nothing in it ran): "
                               f"{first}") from err
-    except Exception as err:  # truncated file, bad zip, wrong format: torch raises several types
+    except Exception as err:  # bad zip, wrong format: torch raises several types
         raise CheckpointError(f"cannot read checkpoint {where} ({len(data)} bytes): {type(err).__name__}: "
                               f"{err}") from err
     missing = [k for k in REQUIRED if not isinstance(payload, dict) or k not in payload]
@@ -93,57 +93,39 @@ def load_payload(data: bytes, where: str) -> dict[str, Any]:
     return payload
 
 
-def read_checkpoint(fs: pafs.FileSystem, folder: str) -> dict[str, Any]:
-    """The payload of the checkpoint folder ``folder`` on ``fs`` (CheckpointError if it cannot be used)."""
-    path = posixpath.join(folder, FILE)
+def read_checkpoint(fs: pafs.FileSystem, folder: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(payload, history, manifest) of the complete checkpoint ``folder`` (CheckpointError if it cannot be used)."""
+    files, manifest = read_verified(fs, folder)
+    if FILE not in files:
+        raise CheckpointError(f"checkpoint {folder} has no {FILE}")
+    payload = load_payload(files[FILE], posixpath.join(folder, FILE))
+    return payload, json.loads(files.get(HISTORY, b"{}")), manifest
+
+
+def restore(model: torch.nn.Module) -> Restored:
+    """The newest complete checkpoint of this Train run that loads, registered ones first, then ones written but
+    never registered; the model's weights are loaded in place. Nothing to restore: step 0. Raises if registered
+    checkpoints exist but none can be read, rather than silently restarting."""
+    ctx = ray.train.get_context()
+    store = ctx.get_storage()
+    fs, run = store.storage_filesystem, store.experiment_fs_path
+    reported = ray.train.get_all_reported_checkpoints(consistency_mode=ray.train.CheckpointConsistencyMode.COMMITTED)
+    registered = tuple(posixpath.basename(c.checkpoint.path.rstrip("/")) for c in reported)
+    ours, others = candidates(fs, run, registered)
+    if not ours and not others:
+        return Restored(registered=registered)
     try:
-        with fs.open_input_stream(path) as f:
-            data = f.read()
-    except OSError as err:  # FileNotFoundError included
-        raise CheckpointError(f"cannot read checkpoint {path}: {err}") from err
-    return load_payload(data, path)
-
-
-def newest_loadable(folders: list[str], load: Callable[[str], dict[str, Any]]) -> tuple[str, dict[str, Any]]:
-    """(folder, payload) of the first of ``folders`` (newest first) that loads; each one that does not is named in
-    a warning. CheckpointError listing every attempt when none loads."""
-    tried: list[str] = []
-    for folder in folders:
-        try:
-            return folder, load(folder)
-        except CheckpointError as err:
-            tried.append(str(err))
-            log.warning("checkpoint %s cannot be restored (%s); trying the previous one", folder, err)
-    raise CheckpointError(f"none of the {len(folders)} checkpoint(s) of this run can be restored; tried, "
-                          "newest first:\n  " + "\n  ".join(tried or ["(none found)"]))
-
-
-def checkpoint_folders(fs: pafs.FileSystem, latest: str) -> list[str]:
-    """``latest``, then the other ``checkpoint_*`` folders of the same Train run, newest first (Ray names them by
-    time, so the names sort by age)."""
-    parent = posixpath.dirname(latest.rstrip("/"))
-    try:
-        infos = fs.get_file_info(pafs.FileSelector(parent))
-    except OSError:
-        return [latest]
-    others = sorted((i.path for i in infos if i.type == pafs.FileType.Directory
-                     and posixpath.basename(i.path).startswith("checkpoint_")
-                     and i.path.rstrip("/") != latest.rstrip("/")), reverse=True)
-    return [latest, *others]
-
-
-def restore(model: torch.nn.Module) -> tuple[int, dict[str, Any] | None]:
-    """(step to start at, optimizer/schedule/data-position state) from the newest checkpoint that loads; (0, None)
-    if there is none. Loads the model weights in place. Raises if checkpoints exist but none can be read, rather
-    than silently restarting."""
-    checkpoint = ray.train.get_checkpoint()
-    if checkpoint is None:
-        return 0, None
-    fs = checkpoint.filesystem
-    folder, payload = newest_loadable(checkpoint_folders(fs, checkpoint.path), lambda f: read_checkpoint(fs, f))
-    if folder != checkpoint.path:
-        print(f"restored the earlier checkpoint {folder} (step {payload['step']}): the latest, {checkpoint.path}, "
+        folder, (payload, history, manifest) = newest_loadable([*ours, *others], lambda f: read_checkpoint(fs, f))
+    except CheckpointError:
+        if ours:
+            raise
+        print(f"no complete checkpoint in {run} (only partial writes, never registered): starting from step 0",
+              flush=True)
+        return Restored(registered=registered)
+    if ours and folder != ours[0]:
+        print(f"restored the checkpoint {folder} (step {payload['step']}): the latest registered, {ours[0]}, "
               "cannot be read", flush=True)
     model.load_state_dict(payload["model"])
     state = {k: payload[k] for k in ("optimizer", "schedule", "data") if k in payload}
-    return int(payload["step"]), (state or None)
+    return Restored(int(payload["step"]), state or None, history, posixpath.basename(folder),
+                    manifest.get("attempt"), registered)

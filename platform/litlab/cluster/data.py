@@ -11,8 +11,9 @@ import ray.data
 from litlab import storage
 from litlab.cluster.skips import counted_preprocess
 from litlab.config import RunConfig
-from litlab.data.shards import has_column, verify_split
+from litlab.data.layout import SplitLayout, split_layout
 from litlab.data.transforms import tokenize_batch, train_transform_kwargs
+from litlab.errors import DataError
 from litlab.sizing import DATA_CPUS
 
 DECODE_CPUS = DATA_CPUS  # each decode task takes the CPU a trial keeps for its data (see quiet_context)
@@ -30,6 +31,8 @@ def quiet_context() -> ray.data.DataContext:
     experiments/benchmarks/data_pipeline.py on 2 cores:
 
     - no progress bars (progress comes from rank 0);
+    - a decode task's own exception, not a ``UserCodeException`` wrapping it: a DataError raised in a task then
+      reaches the Train worker as a DataError, which fails the run without restarts (``litlab.cluster.not_faults``);
     - the V1 parquet reader: V2's ListFiles step held every execution for 7-12 s and read each file as one block;
     - blocks in flight capped at STREAM_OBJECT_STORE bytes: uncapped, the reader ran ahead of decoding and peak
       memory grew with the dataset (2.7 GiB at 10k rows, 4.9 GiB at 100k);
@@ -43,6 +46,7 @@ def quiet_context() -> ray.data.DataContext:
     within 1.01-1.06x."""
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = False
+    ctx.raise_original_map_exception = True
     ctx.use_datasource_v2 = False
     ctx.read_op_min_num_blocks = READ_MIN_BLOCKS
     ctx.op_resource_reservation_enabled = False
@@ -57,29 +61,44 @@ def file_shuffle(cfg: RunConfig) -> ray.data.FileShuffleConfig:
     return ray.data.FileShuffleConfig(seed=cfg.train.seed, reseed_after_execution=True)
 
 
-def decode_block(block: pa.Table, *, chunk: int = DECODE_CHUNK, **kwargs: Any) -> Iterator[dict[str, Any]]:
+def decode_block(block: pa.Table, *, columns: dict[str, str], split: str, chunk: int = DECODE_CHUNK,
+                 **kwargs: Any) -> Iterator[dict[str, Any]]:
     """A whole read block through ``counted_preprocess``, ``chunk`` rows at a time, each chunk its own output block.
     Taking whole blocks (no ``batch_size``) lets Ray fuse the read and the decode into one task where a file is read
     as one block; a task holds the block's encoded bytes (as Arrow) and one chunk of Python objects and decoded
-    images at a time."""
+    images at a time. ``columns``: the layout's {column: name the decoder reads}; a block without one of them (a
+    file unlike the split's first, which the parquet reader passes without a word) is a DataError."""
+    missing = [c for c in columns if c not in block.column_names]
+    if missing:
+        raise DataError(f"a file of {split} has no column {', '.join(map(repr, missing))} (the split's first file "
+                        f"has {', '.join(map(repr, columns))}); find it with `python experiments/design_grid.py "
+                        f"--dry-run` (the preflight reads every file's columns) and rebuild or remove it")
+    block = block.select(list(columns)).rename_columns(list(columns.values()))
     for start in range(0, block.num_rows, chunk):
         yield counted_preprocess(block.slice(start, chunk).to_pydict(), **kwargs)
 
 
+def run_layout(cfg: RunConfig) -> SplitLayout:
+    """The training split's layout for a run (its files listed, the columns chosen from the first file's footer)."""
+    return split_layout(cfg.data.root, cfg.data.train, cfg.data.image_column, cfg.data.caption_column,
+                        check_all=False)
+
+
 def train_dataset(cfg: RunConfig, image_cache: dict[str, Any] | None = None,
-                  counter: Any | None = None, files: list[str] | None = None) -> ray.data.Dataset:
-    """Rows {image (H, W, 3) uint8, ids (T,), mask (T,)} in seeded file order (``file_shuffle``), re-decoded each
-    epoch; from ``image_cache`` (litlab.cluster.precompute) rows are {image: zimg features (F,) float32, ids, mask}.
+                  counter: Any | None = None, layout: SplitLayout | None = None) -> ray.data.Dataset:
+    """Rows {image (H, W, 3) uint8, ids (T,), mask (T,)} in seeded file order (``file_shuffle``), re-decoded
+    each epoch; from ``image_cache`` (litlab.cluster.precompute) rows are {image: zimg features (F,) float32, ids,
+    mask}.
     Dropped rows are reported to ``counter`` (litlab.cluster.skips). Local paths and s3:// URIs alike.
-    ``files``: the split's shards as ``verify_split`` returned them (listed and checked here when not given)."""
+    ``layout``: the split's files and columns (``run_layout``, found here when not given)."""
     quiet_context()
     if image_cache is not None:
         ds = ray.data.read_parquet(image_cache["folder"], shuffle=file_shuffle(cfg)).select_columns(["zimg", "txt"])
         return ds.map_batches(tokenize_batch, fn_kwargs={"tokenizer": cfg.text.tokenizer, "max_len": cfg.text.max_len},
                               batch_format="numpy", batch_size=256, num_cpus=DECODE_CPUS)
-    files = files if files is not None else verify_split(split_path(cfg.data.root, cfg.data.train))
-    columns = ["jpg", "txt", "txts"] if has_column(files, "txts") else ["jpg", "txt"]
-    ds = ray.data.read_parquet(files, shuffle=file_shuffle(cfg), columns=columns, num_cpus=DECODE_CPUS,
+    layout = layout or run_layout(cfg)
+    files = list(layout.files)
+    ds = ray.data.read_parquet(files, shuffle=file_shuffle(cfg), columns=list(layout.columns), num_cpus=DECODE_CPUS,
                                override_num_blocks=max(len(files), READ_MIN_BLOCKS))
-    kwargs = {**train_transform_kwargs(cfg), "counter": counter}
+    kwargs = {**train_transform_kwargs(cfg), "counter": counter, "columns": layout.columns, "split": layout.split}
     return ds.map_batches(decode_block, fn_kwargs=kwargs, batch_format="pyarrow", batch_size=None, num_cpus=DECODE_CPUS)

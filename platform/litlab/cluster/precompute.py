@@ -20,7 +20,7 @@ import ray
 import ray.data
 import torch
 
-from litlab.cluster.data import quiet_context, split_path
+from litlab.cluster.data import quiet_context, run_layout, split_path
 from litlab.config import RunConfig
 from litlab.data.transforms import decode_rows
 from litlab.evaluators.cache import weights_sha1
@@ -40,7 +40,8 @@ class Embedder:
 
     @torch.no_grad()
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        kept, images, texts = decode_rows(batch["jpg"], batch["txt"], self.size)  # the rows training would keep
+        kept, images, texts = decode_rows(batch["jpg"], batch["txt"], self.size,  # the rows training would keep
+                                          statuses=batch.get("status"))
         keys = [str(batch["key"][i]) for i in kept]
         if not images:
             return {"key": np.array([], object), "txt": np.array([], object), "zimg": np.zeros((0, 1), np.float32)}
@@ -74,7 +75,9 @@ def _build(cfg: RunConfig, folder: Path, dim: int) -> None:
     shutil.rmtree(tmp, ignore_errors=True)
     gpu = ray.cluster_resources().get("GPU", 0) >= 1
     quiet_context()
-    ds = ray.data.read_parquet(split_path(cfg.data.root, cfg.data.train)).select_columns(["key", "jpg", "txt"])
+    layout = run_layout(cfg)  # litlab shards or img2dataset output; the preflight checked it has a key column
+    columns = {"key": "key", **{c: name for c, name in layout.columns.items() if name != "txts"}}
+    ds = ray.data.read_parquet(list(layout.files), columns=list(columns)).rename_columns(columns)
     ds = ds.map_batches(Embedder, fn_constructor_kwargs={"arch": cfg.image.arch, "size": cfg.image.size,
                                                          "threads": 1 if gpu else 2},
                         batch_size=128, batch_format="numpy", concurrency=1,

@@ -20,6 +20,7 @@ import ray.train
 import torch
 
 from litlab import storage
+from litlab.config import ConfigError
 from litlab.data.shards import verify_split
 
 
@@ -35,7 +36,7 @@ class ShardBatches:
                  files: list[str] | None = None, shard: Any | None = None, seed: int = 0, rank: int = 0) -> None:
         self.per_worker = batch_size // world
         if self.per_worker < 1:
-            raise ValueError(f"data.batch_size={batch_size} is smaller than the {world} workers")
+            raise ConfigError(f"data.batch_size={batch_size} is smaller than the {world} workers")
         self.split = split
         self.files = verify_split(split) if files is None else list(files)
         self.shard = shard  # anything with iter_torch_batches; default: this Train worker's dataset shard

@@ -66,7 +66,8 @@ def git_commit() -> str:
 def cell_tags(cfg: RunConfig, cell_id: str, studies: tuple[str, ...], sweep: str) -> dict[str, str]:
     return {"sweep": sweep, "cell": cell_id, "study": ",".join(studies), "setup": cfg.setup,
             "image.arch": cfg.image.arch, "text.arch": cfg.text.arch, "text.tokenizer": cfg.text.tokenizer,
-            "data.dedup": cfg.data.dedup, "seed": str(cfg.train.seed), "replicate_group": replicate_group(cell_id),
+            "data.dedup": cfg.data.dedup, "protocol": cfg.eval.protocol, "seed": str(cfg.train.seed),
+            "replicate_group": replicate_group(cell_id),
             "config_hash": config_hash(cfg), "git_commit": git_commit(), "mlflow.runName": cell_id}
 
 
@@ -90,7 +91,7 @@ def _param_text(value: Any) -> str:
 
 
 class RunLogger:
-    """Per-step metrics into an existing run (rank 0 only).
+    """Metrics into an existing run, in order.
 
     Nothing is dropped silently: metrics the tracking server does not take (down, 5xx) stay in memory, with a
     warning, and are sent in order with the next ``log()`` or at ``finish()``, which waits up to
@@ -108,7 +109,8 @@ class RunLogger:
         self._spill = weakref.finalize(self, _save_unsent, self._pending, self.unsent_file, run_id, uri)
 
     def continue_run(self) -> dict[str, int]:
-        """After a restart from a checkpoint: steps re-run past it are not logged twice (the first values stay)."""
+        """For values logged straight under their final names (not through an attempt's history, see
+        ``litlab.cluster.history``), e.g. once per run at step 0: a name is never logged again at a step it has."""
         for key in self.client.get_run(self.run_id).data.metrics:
             self._logged[key] = max(m.step for m in self.client.get_metric_history(self.run_id, key))
         return dict(self._logged)
@@ -118,9 +120,14 @@ class RunLogger:
         """How many metric values wait for the server."""
         return len(self._pending)
 
-    def log(self, step: int, metrics: dict[str, float]) -> None:
-        self._pending.extend(mlflow.entities.Metric(k, float(v), _now_ms(), step) for k, v in metrics.items()
-                             if step > self._logged.get(k, -1))
+    def log(self, step: int, metrics: dict[str, float], timestamp_ms: int | None = None) -> None:
+        now = _now_ms() if timestamp_ms is None else timestamp_ms
+        self.send([mlflow.entities.Metric(k, float(v), now, step) for k, v in metrics.items()
+                   if step > self._logged.get(k, -1)])
+
+    def send(self, metrics: list[mlflow.entities.Metric]) -> None:
+        """Queue ``metrics`` (in order) and send what the server takes now."""
+        self._pending.extend(metrics)
         self.flush()
 
     def flush(self) -> bool:
@@ -153,6 +160,12 @@ class RunLogger:
     def finish(self, status: str = FINISHED) -> None:
         """Send what is waiting (retrying up to ``finish_timeout_s``), then end the run; raises, naming the file
         the unsent metrics were saved to, if the server stays away."""
+        self.flush_or_raise()
+        self.client.set_terminated(self.run_id, status)
+
+    def flush_or_raise(self) -> None:
+        """Send what is waiting, retrying up to ``finish_timeout_s``; raises, naming the file the unsent metrics
+        were saved to, if the server stays away."""
         deadline = time.monotonic() + self.finish_timeout_s
         while not self.flush():
             if time.monotonic() >= deadline:
@@ -162,7 +175,6 @@ class RunLogger:
                                    f"{count} metric value(s) of run {self.run_id} were never sent; they are saved "
                                    f"in {self.unsent_file} (log them with MlflowClient.log_batch once it is back)")
             time.sleep(1.0)
-        self.client.set_terminated(self.run_id, status)
 
     def set_tag(self, key: str, value: Any) -> None:
         self.client.set_tag(self.run_id, key, str(value))

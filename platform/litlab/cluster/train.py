@@ -13,16 +13,19 @@ from ray.train import ScalingConfig
 from ray.train.torch import TorchTrainer
 
 from litlab import loop
-from litlab.cluster.checkpoints import report_checkpoint, restore
-from litlab.cluster.data import split_path, train_dataset
+from litlab.cluster.attempts import begin_attempt, owns
+from litlab.cluster.checkpoint_store import sweep
+from litlab.cluster.checkpoints import Restored, report_checkpoint, restore
+from litlab.cluster.data import run_layout, split_path, train_dataset
 from litlab.cluster.dedup import ensure_dedup_split
+from litlab.cluster.history import AttemptLogger, History
+from litlab.cluster.not_faults import StopOnNotAFault, fit, surfaced
 from litlab.cluster.precompute import ensure_image_cache
 from litlab.cluster.session import cluster_nodes
 from litlab.cluster.shard_batches import ShardBatches
 from litlab.cluster.skips import build_skip_metrics, new_counter, skip_metrics
 from litlab.cluster.tracking import RunLogger
 from litlab.config import RunConfig, from_dict, override, to_dict
-from litlab.data.shards import verify_split
 from litlab.distributed import all_gather_with_grad
 from litlab.evaluators.suite import suite_for
 from litlab.models.build import build_model
@@ -30,17 +33,24 @@ from litlab.sizing import auto_train, describe
 
 
 def train_loop_per_worker(payload: dict[str, Any]) -> None:
-    """Runs on every worker. The first line turns the raw dict into a RunConfig."""
+    """Runs on every worker; a ConfigError/DataError is raised as itself, so the run fails without restarts."""
+    with surfaced():
+        _train_worker(payload)
+
+
+def _train_worker(payload: dict[str, Any]) -> None:
+    """The first line turns the raw dict into a RunConfig."""
     cfg = from_dict(payload["run"])
     torch.set_num_threads(cfg.train.torch_threads)
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     cache = payload.get("image_cache")
     model = build_model(cfg, image_features=cache["dim"] if cache else None)
-    start, state = restore(model)  # (0, None) unless Ray Train restarted us after a failure
+    restored = restore(model)  # step 0 unless Ray Train restarted us after a failure or the sweep was rerun
+    start, state = restored.step, restored.state
     ddp = ray.train.torch.prepare_model(model)
     device = ray.train.torch.get_device()
-    logger = _logger(payload, rank, start, (state or {}).get("data"))
+    logger = _logger(payload, rank, restored)
     split = split_path(cfg.data.root, cfg.data.train)
     if logger and not start:
         logger.log(0, build_skip_metrics(split))
@@ -58,8 +68,7 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
                            files=payload.get("train_files"), seed=cfg.train.seed, rank=rank)
 
     def checkpoint(step: int, opt_state: dict[str, Any]) -> None:
-        report_checkpoint(model, cfg, payload["run_id"], step, {"step": step},
-                          {**opt_state, **extra, **batches.state()})
+        _checkpoint(payload, model, cfg, logger, step, {"step": step}, {**opt_state, **extra, **batches.state()})
 
     last = loop.train(
         ddp, batches, cfg.optim,
@@ -71,7 +80,7 @@ def train_loop_per_worker(payload: dict[str, Any]) -> None:
         seed=cfg.train.seed,
     )
     metrics = {**last, **evaluate(cfg.optim.steps), "step": cfg.optim.steps}
-    report_checkpoint(model, cfg, payload["run_id"], cfg.optim.steps, metrics, extra, artifact_to=logger)
+    _checkpoint(payload, model, cfg, logger, cfg.optim.steps, metrics, extra)
 
 
 class WithImageTower:
@@ -88,38 +97,61 @@ class WithImageTower:
         return self.full
 
 
-def _logger(payload: dict[str, Any], rank: int, start: int, position: dict[str, int] | None) -> RunLogger | None:
-    """Rank 0's MLflow logger; after a restart it skips steps already logged and tags the resume."""
+def _checkpoint(payload: dict[str, Any], model: torch.nn.Module, cfg: RunConfig, logger: AttemptLogger | None,
+                step: int, metrics: dict[str, Any], state: dict[str, Any]) -> None:
+    """Collective; rank 0 writes the checkpoint (with the history so far) only while this attempt's invocation owns
+    the run: actors of a killed driver's invocation keep training for a few seconds after a rerun claimed it."""
+    current = logger is None or owns(payload["tracking_uri"], payload["run_id"], payload.get("invocation"))
+    if not current:
+        print(f"[{payload['cell_id']}] a later invocation owns the run: no checkpoint at step {step}", flush=True)
+    report_checkpoint(model, cfg, payload["run_id"], step, metrics, state,
+                      history=logger.history.to_dict() if logger else None,
+                      attempt=logger.attempt if logger else None, write=current)
+
+
+def _logger(payload: dict[str, Any], rank: int, restored: Restored) -> AttemptLogger | None:
+    """Rank 0's logger for this attempt, recorded in the run (``litlab.cluster.attempts``), continuing the history
+    of the checkpoint it restored; the Train run's unregistered and partial checkpoints are removed first."""
     if rank != 0:
         return None
-    logger = RunLogger(payload["tracking_uri"], payload["run_id"])
-    logger.continue_run()  # a continued run (worker or driver restart) never logs a step twice
-    if start:
-        logger.set_tag("resumed_from_step", start)
-        logger.set_tag("resumed_data_position", position)
-        print(f"[{payload['cell_id']}] resumed from the checkpoint at step {start}", flush=True)
+    uri, run_id = payload["tracking_uri"], payload["run_id"]
+    attempt = begin_attempt(uri, run_id, invocation=payload.get("invocation"), start_step=restored.step,
+                            from_checkpoint=restored.folder, from_attempt=restored.attempt,
+                            data_position=(restored.state or {}).get("data"))
+    store = ray.train.get_context().get_storage()
+    keep = [*restored.registered, *([restored.folder] if restored.folder else [])]
+    removed = sweep(store.storage_filesystem, store.experiment_fs_path, keep)
+    print(f"[{payload['cell_id']}] attempt {attempt.number} ({attempt.cause}) from step {restored.step}"
+          + (f"; removed {len(removed)} leftover(s) of earlier attempts" if removed else ""), flush=True)
+    logger = AttemptLogger(uri, run_id, attempt.number, History(restored.history))
+    logger.begin(restored.step)
     return logger
 
 
-def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_id: str) -> ray.train.Result:
-    """Train one cell with a TorchTrainer; raises ray.train.TrainingFailedError on failure."""
+def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_id: str,
+             invocation: str | None = None) -> ray.train.Result:
+    """Train one cell with a TorchTrainer; raises a ConfigError/DataError at once (no restart, litlab.cluster.
+    not_faults), ray.train.TrainingFailedError when faults outlast train.max_failures. ``invocation``: the sweep
+    run that owns the cell's run (``litlab.cluster.attempts``); close the run with ``finish.finish_cell``."""
     cfg = sized(cfg, tracking_uri, run_id)
     cfg = deduplicated(cfg, tracking_uri, run_id)
     cache = ensure_image_cache(cfg) if cfg.train.precompute else None
     counter = new_counter()
-    files = None if cache else verify_split(split_path(cfg.data.root, cfg.data.train))  # listed once, here
+    layout = None if cache else run_layout(cfg)  # listed once, here
     trainer = TorchTrainer(
         train_loop_per_worker,
         train_loop_config={"run": to_dict(cfg), "tracking_uri": tracking_uri, "run_id": run_id, "cell_id": name,
-                           "image_cache": cache, "skip_counter": counter, "train_files": files},
+                           "image_cache": cache, "skip_counter": counter,
+                           "train_files": list(layout.files) if layout else None, "invocation": invocation},
         scaling_config=ScalingConfig(num_workers=cfg.train.workers, use_gpu=cfg.train.gpus_per_worker > 0,
                                      resources_per_worker=_worker_resources(cfg)),
         run_config=ray.train.RunConfig(name=slug(name), storage_path=storage,
                                        failure_config=ray.train.FailureConfig(max_failures=cfg.train.max_failures),
-                                       checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2)),
-        datasets={"train": train_dataset(cfg, cache, counter, files)},
+                                       checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
+                                       callbacks=[StopOnNotAFault()]),
+        datasets={"train": train_dataset(cfg, cache, counter, layout)},
     )
-    return trainer.fit()
+    return fit(trainer)
 
 
 def sized(cfg: RunConfig, tracking_uri: str, run_id: str) -> RunConfig:
@@ -157,7 +189,7 @@ def _worker_resources(cfg: RunConfig) -> dict[str, float]:
     return res
 
 
-def _printing(logger: RunLogger, cell_id: str, steps: int, counter: Any | None) -> loop.Log:
+def _printing(logger: AttemptLogger, cell_id: str, steps: int, counter: Any | None) -> loop.Log:
     """Log to MLflow (with the running counts of dropped rows) and print one progress line (rank 0 only)."""
     def log(step: int, metrics: dict[str, float]) -> None:
         logger.log(step, {**metrics, **skip_metrics(counter)})

@@ -1,20 +1,24 @@
 """Ray Tune: a sweep of cells; each trial is a small driver that fits one TorchTrainer (Train V2 pattern).
 
 MLflow layout: one experiment per sweep, a parent run per invocation, a child run per cell created here (so
-run ids are known before any trial starts), finished or failed by the trial that trains it.
+run ids are known before any trial starts), finished or failed by the trial that trains it. Each invocation that
+trains a cell claims its run (``litlab.cluster.attempts``): actors of an earlier, killed invocation can no longer
+write its checkpoints, history or status; the earlier invocation's parent run is marked KILLED.
 """
 
 from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ray import tune
 from ray.tune.execution import class_cache
 
+from litlab.cluster.attempts import claim_invocation, close_stale_parents, owns
+from litlab.cluster.finish import finish_cell
 from litlab.cluster.tracking import (
     RunLogger,
     cell_tags,
@@ -50,22 +54,28 @@ def run_trial(config: dict[str, Any], payloads: dict[str, dict[str, Any]]) -> No
     started = time.monotonic()
     payload = payloads[config["cell"]]
     logger = RunLogger(payload["tracking_uri"], payload["run_id"])
-    name = f"{payload['sweep']}-{payload['cell_id']}-{payload['run_id'][:8]}"
+    name = trial_name(payload["sweep"], payload["cell_id"], payload["run_id"])
     cfg = from_dict(payload["run"])
     try:
         result = fit_cell(cfg, name=name, storage=payload["storage"], tracking_uri=payload["tracking_uri"],
-                          run_id=payload["run_id"])
+                          run_id=payload["run_id"], invocation=payload["invocation"])
     except Exception as err:
-        logger.set_tag("error", f"{type(err).__name__}: {err}"[:4000])
-        logger.finish("FAILED")
+        if owns(payload["tracking_uri"], payload["run_id"], payload["invocation"]):  # not a stale invocation
+            logger.set_tag("error", f"{type(err).__name__}: {err}"[:4000])
+            logger.finish("FAILED")
         raise
-    logger.log(cfg.optim.steps, {"trial/seconds": time.monotonic() - started})  # the trial's wall time, this attempt
-    logger.finish("FINISHED")
+    finish_cell(result, uri=payload["tracking_uri"], run_id=payload["run_id"], invocation=payload["invocation"],
+                extra={"trial/seconds": time.monotonic() - started})  # the trial's wall time, this invocation
     tune.report({k: v for k, v in result.metrics.items() if isinstance(v, (int, float))})
 
 
+def trial_name(sweep: str, cell_id: str, run_id: str) -> str:
+    """A cell run's Train run name (its storage folder is ``slug`` of it): the same for every invocation."""
+    return f"{sweep}-{cell_id}-{run_id[:8]}"
+
+
 def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: str,
-              max_concurrent: int) -> list[CellOutcome]:
+              max_concurrent: int, artifacts: Mapping[str, str] | None = None) -> list[CellOutcome]:
     """Run every cell as a Tune trial; a failing cell is recorded and does not stop the others.
 
     Re-running a sweep resumes it: a cell whose newest run (same config hash) FINISHED is skipped; an unfinished
@@ -74,9 +84,14 @@ def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: 
     experiment_id = ensure_experiment(tracking_uri, sweep)
     parent = client(tracking_uri).create_run(experiment_id, tags={"sweep": sweep, "mlflow.runName": sweep,
                                                                   "kind": "sweep"})
+    for stale in close_stale_parents(tracking_uri, experiment_id, parent.info.run_id):
+        print(f"earlier invocation {stale} of sweep {sweep!r} was still RUNNING (its driver was killed): marked "
+              "KILLED", flush=True)
     log_sweep_plan(tracking_uri, parent.info.run_id, [
         {"cell": c.id, "studies": list(c.studies), "overrides": dict(c.overrides), "config_hash": c.hash,
          "replicate_group": c.group, "seed": c.seed} for c in cells])
+    for path, text in (artifacts or {}).items():  # e.g. the coverage report (litlab.data.coverage.sweep_coverage)
+        client(tracking_uri).log_text(parent.info.run_id, text, path)
     earlier = _newest_runs(tracking_uri, sweep, cells)
     done = [_done(c, earlier[c.id]) for c in cells if c.id in earlier and earlier[c.id]["status"] == "FINISHED"]
     todo = [c for c in cells if c.id not in {d.cell_id for d in done}]
@@ -128,13 +143,15 @@ def _payload(cell: Cell, sweep: str, uri: str, storage: str, experiment_id: str,
              earlier: dict[str, Any] | None) -> dict:
     if earlier is not None:  # unfinished: continue it (its Train run restores from its last checkpoint)
         run_id = earlier["run_id"]
-        client(uri).set_tag(run_id, "resumed_by_sweep_run", parent_id)
-        print(f"cell {cell.id}: resuming unfinished run {run_id} ({earlier['status']})", flush=True)
+        n = claim_invocation(uri, run_id, parent_id, earlier["status"])
+        print(f"cell {cell.id}: resuming unfinished run {run_id} ({earlier['status']}) as its invocation {n}",
+              flush=True)
     else:
         run_id = create_cell_run(uri, experiment_id, cell.config, cell_tags(cell.config, cell.id, cell.studies, sweep),
                                  parent_run_id=parent_id)
+        claim_invocation(uri, run_id, parent_id, "new")
     return {"cell_id": cell.id, "run": to_dict(cell.config), "run_id": run_id, "sweep": sweep,
-            "tracking_uri": uri, "storage": storage}
+            "tracking_uri": uri, "storage": storage, "invocation": parent_id}
 
 
 def _cell_result(result: Any, payloads: dict[str, dict[str, Any]]) -> CellOutcome:

@@ -9,6 +9,7 @@ written to a temporary name and renamed; S3 objects appear whole or not at all.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import itertools
@@ -56,6 +57,7 @@ class ShardStats:
     bytes: int  # total size of the parquet files
     skipped: dict[str, int]  # reason -> count
     files: list[str]  # shard file names, relative to the folder
+    recipe: dict[str, Any] = dataclasses.field(default_factory=dict)  # what built it (data.recipes); {}: unknown
 
     def skipped_text(self) -> str:
         """``reason=count, ...`` or ``none``, for progress lines."""
@@ -111,8 +113,8 @@ def prepare_folder(out: str, prefix: str = "part", overwrite: bool = False) -> N
     """Create ``out``; refuse a finished folder unless ``overwrite``; clear old shards of this prefix."""
     stats = storage.join(out, STATS)
     if storage.exists(stats) and not overwrite:
-        raise FileExistsError(f"{out} already holds finished shards ({STATS}); pass overwrite=True "
-                              f"or delete the folder to rebuild it")
+        raise FileExistsError(f"{out} already holds finished shards ({STATS}); to rebuild it pass --overwrite "
+                              f"(overwrite=True from Python) or delete the folder")
     fs, path = storage.resolve(out)
     fs.create_dir(path, recursive=True)
     if storage.exists(stats):  # first, so a crash below leaves an unfinished folder, never a stale one
@@ -149,26 +151,45 @@ def write_table(rows: list[Row], uri: str) -> int:
 
 def write_shards(records: Iterable[Record], out_dir: str | Path, *, rows_per_shard: int = 2000,
                  prefix: str = "part", overwrite: bool = False,
-                 source_skipped: Mapping[str, int] | None = None) -> ShardStats:
+                 source_skipped: Mapping[str, int] | None = None,
+                 recipe: Mapping[str, Any] | None = None) -> ShardStats:
     """Write ``records`` as parquet shards of ``rows_per_shard`` rows, skipping (and counting) bad ones.
 
     ``out_dir`` is a local path or an ``s3://`` URI. ``source_skipped`` is read once the records are exhausted
-    and added to the skip counts, so a source can tally what it dropped while being iterated.
+    and added to the skip counts, so a source can tally what it dropped while being iterated. ``recipe`` (plain
+    JSON values) is recorded in ``_stats.json``.
     """
     if rows_per_shard < 1:
         raise ValueError(f"rows_per_shard must be >= 1, got {rows_per_shard}")
     out = str(out_dir)
-    prepare_folder(out, prefix, overwrite)
-    skipped: Counter[str] = Counter()
-    files: list[str] = []
-    rows = size = 0
-    for chunk in chunks(accepted_rows(records, skipped), rows_per_shard):
-        files.append(shard_name(prefix, len(files)))
-        size += write_table(chunk, storage.join(out, files[-1]))
-        rows += len(chunk)
-    skipped.update(source_skipped or {})
-    return finish_folder(out, ShardStats(rows=rows, shards=len(files), bytes=size, skipped=dict(skipped),
-                                         files=files))
+    with removed_on_failure(out):
+        prepare_folder(out, prefix, overwrite)
+        skipped: Counter[str] = Counter()
+        files: list[str] = []
+        rows = size = 0
+        for chunk in chunks(accepted_rows(records, skipped), rows_per_shard):
+            files.append(shard_name(prefix, len(files)))
+            size += write_table(chunk, storage.join(out, files[-1]))
+            rows += len(chunk)
+        skipped.update(source_skipped or {})
+        return finish_folder(out, ShardStats(rows=rows, shards=len(files), bytes=size, skipped=dict(skipped),
+                                             files=files, recipe=dict(recipe or {})))
+
+
+@contextlib.contextmanager
+def removed_on_failure(out: str) -> Iterator[None]:
+    """A folder the build created is removed again when the build fails before writing any shard (a bad input
+    would otherwise leave an empty folder behind); shards already written stay, in a folder without ``_stats.json``
+    (unfinished), and a folder that existed before is left as the failure found it."""
+    existed = storage.exists(out)
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError):
+            if not existed and storage.exists(out) and not storage.list_files(out, recursive=True):
+                fs, path = storage.resolve(out)
+                fs.delete_dir(path)
+        raise
 
 
 def finish_folder(out: str, stats: ShardStats) -> ShardStats:
@@ -184,11 +205,11 @@ def read_stats(out_dir: str | Path) -> ShardStats:
     if not storage.is_file(path):
         raise FileNotFoundError(f"{out_dir} is not a finished shard folder: {STATS} is missing "
                                 f"(build it with `python -m litlab.data.build --root ROOT` or "
-                                f"`python -m litlab.data.build_source`)")
+                                f"`python -m litlab.cluster.build_shards SOURCE --input ... --out {out_dir}`)")
     data = json.loads(storage.read_text(path))
     return ShardStats(rows=int(data["rows"]), shards=int(data["shards"]), bytes=int(data["bytes"]),
                       skipped={str(k): int(v) for k, v in data["skipped"].items()},
-                      files=[str(f) for f in data["files"]])
+                      files=[str(f) for f in data["files"]], recipe=dict(data.get("recipe") or {}))
 
 
 def shard_files(out_dir: str | Path) -> list[str]:

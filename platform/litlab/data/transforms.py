@@ -4,8 +4,9 @@ Images leave as uint8 (B, H, W, 3); towers normalise their own input. Every imag
 grayscale and bilevel are replicated, CMYK converted, palette/alpha images composited on white, 16- and 32-bit
 integer images scaled to 8 bits (Pillow's own conversion would clip them to white).
 
-Rows that cannot be used are dropped and counted by reason (``SKIP_REASONS``): ``empty_caption`` (no caption
-with a non-blank character), ``corrupt_image`` (bytes that do not decode), ``too_large`` (more than
+Rows that cannot be used are dropped and counted by reason (``SKIP_REASONS``): ``no_image`` (no image bytes, or
+a ``status`` other than ``success``: the rows img2dataset failed to download or resize), ``empty_caption`` (no
+caption with a non-blank character), ``corrupt_image`` (bytes that do not decode), ``too_large`` (more than
 ``MAX_PIXELS`` pixels: a decompression bomb guard, checked from the header before any pixel is decoded).
 A row with several captions (a ``txts`` list column) trains on one of them, drawn per row and step.
 """
@@ -27,7 +28,8 @@ if TYPE_CHECKING:
     from litlab.config import RunConfig
 
 MAX_PIXELS = 64_000_000  # decompression-bomb guard
-SKIP_REASONS = ("empty_caption", "corrupt_image", "too_large")
+SKIP_REASONS = ("no_image", "empty_caption", "corrupt_image", "too_large")
+OK_STATUS = "success"  # img2dataset's status of a row it downloaded
 WIDE_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # 16/32-bit integer grayscale
 
 
@@ -120,13 +122,18 @@ def pick_caption(text: object, choices: object, rng: np.random.Generator | None)
 
 def decode_rows(jpgs: Sequence, texts: Sequence, size: int, area_min: float = 1.0,
                 rng: np.random.Generator | None = None, *, choices: Sequence | None = None,
+                statuses: Sequence | None = None,
                 skipped: Counter[str] | None = None) -> tuple[list[int], list[np.ndarray], list[str]]:
     """(kept row indices, their images (size, size, 3) uint8, their captions). Rows with no usable caption or
     image are dropped and counted in ``skipped`` by reason. The one rule for what training (and the embedding
-    cache) keeps. ``choices``: per-row caption lists (the ``txts`` column), one drawn per row with ``rng``."""
+    cache) keeps. ``choices``: per-row caption lists (the ``txts`` column), one drawn per row with ``rng``;
+    ``statuses``: img2dataset's per-row status (rows not ``success`` are ``no_image``)."""
     skipped = Counter() if skipped is None else skipped
     kept, images, captions = [], [], []
     for i, (data, text) in enumerate(zip(jpgs, texts, strict=True)):
+        if data is None or (statuses is not None and statuses[i] != OK_STATUS):
+            skipped["no_image"] += 1
+            continue
         caption = pick_caption(text, None if choices is None else choices[i], rng)
         if not caption:
             skipped["empty_caption"] += 1
@@ -150,10 +157,10 @@ def train_transform_kwargs(cfg: RunConfig) -> dict[str, Any]:
 def preprocess_batch(batch: dict[str, Sequence], *, size: int, tokenizer: str, max_len: int,
                      area_min: float = 1.0, seed: int | None = None,
                      skipped: Counter[str] | None = None) -> dict[str, np.ndarray]:
-    """{jpg, txt[, txts]} -> {image (B, size, size, 3) uint8, ids (B, T), mask (B, T)}; bad rows dropped and
-    counted in ``skipped``."""
+    """{jpg, txt[, txts][, status]} -> {image (B, size, size, 3) uint8, ids (B, T), mask (B, T)}; bad rows dropped
+    and counted in ``skipped``."""
     _, images, texts = decode_rows(batch["jpg"], batch["txt"], size, area_min, np.random.default_rng(seed),
-                                   choices=batch.get("txts"), skipped=skipped)
+                                   choices=batch.get("txts"), statuses=batch.get("status"), skipped=skipped)
     tokens = get_tokenizer(tokenizer, max_len)(texts)
     image = np.stack(images) if images else np.zeros((0, size, size, 3), np.uint8)
     return {"image": image, "ids": tokens.ids, "mask": tokens.mask}

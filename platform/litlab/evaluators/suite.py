@@ -26,14 +26,14 @@ from litlab.evaluators.cache import ImageEmbeddingCache
 from litlab.evaluators.facts import CountFn, SetCounts, fact_metrics
 from litlab.evaluators.linear_probe import fewshot_probe
 from litlab.evaluators.prompts import TEMPLATES
+from litlab.evaluators.resolve import load_set
 from litlab.evaluators.retrieval import retrieval_metrics, t2i_ranks, text_embeddings
-from litlab.evaluators.sets import EVAL_SETS, CrossStyleSet, LabelledEvalSet, RetrievalSet, load_eval_set
+from litlab.evaluators.sets import EVAL_SETS, CrossStyleSet, LabelledEvalSet, RetrievalSet
 from litlab.evaluators.zeroshot import class_embeddings, classification_metrics, image_embeddings
 from litlab.registry import Registry, UnknownNameError
 from litlab.stats.chance import SetShape
 from litlab.tokenizers import Tokenize, get_tokenizer
 
-SHARD_SETS = ("fmnist-test", "emoji-heldout")  # splits of the demo shards: their root is data.root
 FEWSHOTS = (1, 5, 10, 25)  # shots per class, as in the paper's few-shot tables
 RECALL_AT = (1, 5, 10)  # retrieval Recall@k, as in the paper's Table 4
 
@@ -43,6 +43,11 @@ class EvalSpec:
     evaluator: str
     sets: tuple[str, ...]
     root: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The spec as written in eval.evals."""
+        return f"{self.evaluator}/{'+'.join(self.sets)}" + (f"@{self.root}" if self.root else "")
 
     @property
     def name(self) -> str:
@@ -129,7 +134,8 @@ def check_evals(specs: Sequence[str]) -> None:
 
 
 class EvalSuite:
-    """Loads each spec's sets once (at ``size``, at most ``max_images``) and scores a model on all of them."""
+    """Loads each spec's sets once (at ``size``, at most ``max_images``) and scores a model on all of them; a set
+    that does not load is a DataError naming the spec and the fix (``litlab.evaluators.resolve``)."""
 
     def __init__(self, specs: Sequence[str], *, data_root: str, size: int, max_images: int, ctx: Context) -> None:
         self.specs = [parse_spec(s) for s in specs]
@@ -139,10 +145,10 @@ class EvalSuite:
     def load(self, spec: EvalSpec) -> list[Any]:
         out = []
         for name in spec.sets:
-            root = spec.root or (self.data_root if name in SHARD_SETS else None)
-            if (name, root) not in self._sets:
-                self._sets[(name, root)] = load_eval_set(name, root, self.size, self.max_images)
-            data = self._sets[(name, root)]
+            if (name, spec.root) not in self._sets:
+                self._sets[(name, spec.root)] = load_set(spec.text, name, spec.root, self.data_root, self.size,
+                                                         self.max_images)
+            data = self._sets[(name, spec.root)]
             out.append(data)
         for data, kind in zip(out, EVALUATORS.get(spec.evaluator).takes, strict=True):
             if not isinstance(data, kind):

@@ -124,17 +124,21 @@ def train_tokenizer(texts: Iterable[str], kind: str, vocab_size: int):
 
 
 class Captions:
-    """The non-blank ``txt`` captions of a shard folder (local or s3://), streamed once; counts them and
-    reports progress every PROGRESS_EVERY."""
+    """The non-blank captions of a split folder (local or s3://; its caption column as training finds it,
+    ``litlab.data.layout``: litlab shards' txt, img2dataset's caption), streamed once; counts them and reports
+    progress every PROGRESS_EVERY. A folder training cannot read is a DataError saying how to build shards."""
 
-    def __init__(self, split: str, progress: Callable[[str], None] = print) -> None:
+    def __init__(self, split: str, progress: Callable[[str], None] = print, caption_column: str = "") -> None:
+        from litlab.data.layout import folder_layout
+
+        self.column = folder_layout(split, caption_column=caption_column).caption
         self.split, self.progress, self.count = split, progress, 0
 
     def __iter__(self) -> Iterator[str]:
         from litlab.data.shards import iter_rows
 
-        for row in iter_rows(self.split, ["txt"]):
-            text = (row["txt"] or "").strip()
+        for row in iter_rows(self.split, [self.column]):
+            text = (row[self.column] or "").strip()
             if text:
                 self.count += 1
                 if self.count % PROGRESS_EVERY == 0:
@@ -156,6 +160,6 @@ def train_on_split(split: str, kind: str, vocab_size: int, out: str,
     captions = Captions(split, progress)
     backend = train_tokenizer(captions, kind, vocab_size)
     if captions.count == 0:
-        raise ValueError(f"no captions in {split} (its txt column is empty): nothing to train on")
+        raise ValueError(f"no captions in {split} (its {captions.column} column is empty): nothing to train on")
     storage.write_bytes_atomic(out, backend.to_str(pretty=True).encode("utf-8"))
     return Trained(out=out, kind=kind, vocab_size=backend.get_vocab_size(), captions=captions.count)

@@ -252,6 +252,20 @@ for _pair in ("google-apple", "google-twitter", "apple-twitter"):
     ORIGINALS.register(f"emoji-style-{_pair}")(_bind(_emoji_style, f"emoji-style-{_pair}"))
 
 
+@_register("emoji-vendors-heldout")
+def _emoji_vendors(root: str | None) -> Iterator[tuple[str, Item]]:
+    """Apple's and Twitter's drawings of the held-out emoji (the set's images)."""
+    from litlab.data.sources.emoji_styles import default_prefix, image_dir
+    from litlab.evaluators.sets.emoji_vendors import join_heldout
+
+    base = default_prefix() if root is None else Path(root).expanduser()
+    joined = join_heldout(base)
+    for vendor, files in joined.files.items():
+        for emoji, file in zip(joined.classes, files, strict=True):
+            if file is not None:
+                yield f"{vendor}/{'-'.join(emoji.codepoints)}", image_dir(base, vendor) / file
+
+
 @_register("image-folder")
 def _image_folder(root: str | None) -> Iterator[tuple[str, Item]]:
     """Every image file under the class sub-folders."""

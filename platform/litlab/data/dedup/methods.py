@@ -41,7 +41,10 @@ from litlab.registry import Registry
 
 def rgb_image(item: Any) -> Image.Image:
     """8-bit RGB PIL image from encoded bytes, a path, a pixel array (H, W) / (H, W, 3|4) or a PIL image; the
-    training decoder's rules (transparency on white). Raises BadImage when it cannot be read."""
+    training decoder's rules (transparency on white). Raises BadImage when it cannot be read (or is None: the rows
+    img2dataset failed to download)."""
+    if item is None:
+        raise BadImage("no_image", "no image bytes")
     if isinstance(item, Image.Image):
         return to_rgb(item)
     if isinstance(item, np.ndarray):

@@ -28,13 +28,13 @@ from litlab.evaluators.sets.registry import EVAL_SETS
 from litlab.evaluators.sets.types import LabelledEvalSet
 
 
-def _test_file(root: str | Path | None) -> Path:
+def test_file(root: str | Path | None) -> Path:
     path = TEST_FILE if root is None else Path(root).expanduser()
     return path / TEST_FILE.name if path.is_dir() else path
 
 
 def _load(by: str, root: str | Path | None, size: int, max_images: int) -> LabelledEvalSet:
-    entries = select_entries(parse_emoji_test(_test_file(root)))
+    entries = select_entries(parse_emoji_test(test_file(root)))
     keys = [getattr(e, by) for e in entries]
     classes = list(dict.fromkeys(keys))  # file order, each once
     font = load_font()

@@ -46,15 +46,20 @@ def _default_names_file(root: Path) -> Path | None:
     return next((root / n for n in NAME_FILES if (root / n).is_file()), None)
 
 
-def load_image_folder(root: str | Path | None, size: int, max_images: int = 0, *,
-                      classnames: str | Path | None = None) -> LabelledEvalSet:
-    """Labelled set from class sub-folders; ``classnames``: a names file (see the module docstring)."""
-    folder = require_path(need_root(root, "image-folder", "a folder of class sub-folders"), "image folder")
+def classes(folder: Path, classnames: str | Path | None = None) -> tuple[list[str], list[str]]:
+    """(class sub-folders in sorted order, their names) of an image folder."""
     folders = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not folders:
         raise ValueError(f"{folder}: no class sub-folders (expected root/<class>/<image files>)")
     names_file = Path(classnames).expanduser() if classnames is not None else _default_names_file(folder)
-    names = read_classnames(names_file, folders) if names_file else [readable(f) for f in folders]
+    return folders, read_classnames(names_file, folders) if names_file else [readable(f) for f in folders]
+
+
+def load_image_folder(root: str | Path | None, size: int, max_images: int = 0, *,
+                      classnames: str | Path | None = None) -> LabelledEvalSet:
+    """Labelled set from class sub-folders; ``classnames``: a names file (see the module docstring)."""
+    folder = require_path(need_root(root, "image-folder", "a folder of class sub-folders"), "image folder")
+    folders, names = classes(folder, classnames)
     files, labels = [], []
     for label, name in enumerate(folders):
         found = sorted(p for p in (folder / name).rglob("*") if is_image_file(p.name) and p.is_file())
