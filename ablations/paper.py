@@ -150,6 +150,10 @@ FIGURE3 = PaperFinding("Figure 3", "settings LU, Lu, UU, Uu, uu, UL, uL on YFCC1
 SECTION6 = PaperFinding("Sec. 6", "with very long schedules Uu/UU can overtake Lu on retrieval.")
 APPENDIX_F = PaperFinding("Appendix F / Figure 9", "the global contrastive loss is clearly better than the "
                           "per-device (local) one, and larger batches are consistently better (plot only).")
+# Not the LiT paper: the loss study's objective part compares against SigLIP's stated finding (no number is cited)
+SIGLIP = PaperFinding("SigLIP, Zhai et al., ICCV 2023 (arXiv 2303.15343), abstract",
+                      "the sigmoid loss performs better than the softmax contrastive loss at smaller batch sizes "
+                      "(and allows larger ones); no number is transcribed here.")
 
 def towers_reference(setup: str) -> PaperNumber | None:
     """Table 2's ImageNet zero-shot for a setting (Lu, Uu, uu); None for settings only in Figure 3."""

@@ -2,6 +2,7 @@
 sweep's scheduler, e.g. ``--scheduler asha``: a KILLED run tagged ``stopped_by``) or missing.
 
 Plain Python over the dicts of ``litlab.cluster.tracking.fetch_cell_runs`` / ``fetch_sweep_plan``; no MLflow here.
+Each expected cell is one replicate (one seed) of its replicate group (ablations.report_groups gathers them).
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from litlab.grid import replicate_group
+
 Status = Literal["finished", "failed", "stopped", "missing"]
 Run = Mapping[str, Any]  # {"run_id", "status", "start_time", "tags", "params", "metrics", "history"}
-PlanEntry = Mapping[str, Any]  # {"cell", "studies", "overrides"} (+ optional "config_hash")
+PlanEntry = Mapping[str, Any]  # {"cell", "studies", "overrides"} (+ optional "config_hash", "replicate_group")
 
 
 @dataclass(frozen=True)
@@ -23,6 +26,11 @@ class CellResult:
     status: Status
     run: Run | None = None  # the newest FINISHED run, else the newest FAILED one; None when missing
     reason: str = ""  # why a cell is missing, or who stopped it
+    group: str = ""  # its replicate group (the cell id without the seed); "" = the cell id itself
+
+    def __post_init__(self) -> None:
+        if not self.group:
+            object.__setattr__(self, "group", replicate_group(self.cell))
 
     def setting(self, key: str) -> str | None:
         """A config value as text: the plan's override, else the run's param, else its tag."""
@@ -101,7 +109,7 @@ def _resolve(entry: PlanEntry, runs: Sequence[Run]) -> CellResult:
     if wanted:  # a plan that records hashes ignores runs of an older config with the same cell id
         runs = [r for r in runs if r["tags"].get("config_hash") == wanted]
     base = {"cell": entry["cell"], "studies": tuple(entry.get("studies", ())),
-            "overrides": dict(entry.get("overrides", {}))}
+            "overrides": dict(entry.get("overrides", {})), "group": entry.get("replicate_group") or ""}
     for name, found in (("finished", lambda r: r["status"] == "FINISHED"),
                         ("stopped", lambda r: r["status"] == "KILLED" and "stopped_by" in r["tags"]),
                         ("failed", lambda r: r["status"] == "FAILED")):

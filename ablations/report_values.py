@@ -1,13 +1,16 @@
-"""Which logged metrics a study reports, and how a cell's value is shown (percent, count, dash, FAILED)."""
+"""Which logged metrics a study reports, and how a setting's value is shown: mean ± interval with n, a count, a
+dash (missing), FAILED."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from litlab.evaluators.suite import EVALUATORS, split_metric_key
 
-from ablations.report_cells import CellResult
+from ablations.report_groups import Group
+from ablations.report_model import TableCell, Value
+from ablations.report_signal import Signal, signal_of
 
 DASH = "-"  # a missing cell (with --allow-missing) or a paper entry that does not exist
 NOT_LOGGED = "n/a"  # a finished run that did not log this metric
@@ -27,12 +30,14 @@ ZEROSHOT_TOP1 = declared("zeroshot", "top1")
 I2T_R1 = declared("retrieval", "i2t_r1")
 T2I_R1 = declared("retrieval", "t2i_r1")
 FEWSHOT10 = declared("fewshot", "10shot/top1")
+LABELS = {"zeroshot": "ours 0-shot top-1 %", "i2t": "ours I→T R@1 %", "t2i": "ours T→I R@1 %",
+          "fewshot10": "ours 10-shot top-1 %"}
 
 
-def first_key(cells: Sequence[CellResult], wanted: tuple[str, str]) -> str | None:
+def first_key(groups: Sequence[Group], wanted: tuple[str, str]) -> str | None:
     """The first logged name (sorted) of the (evaluator, metric) ``wanted``, on any set, among the finished runs
-    of ``cells``."""
-    names = {k for c in cells if c.status == "finished" and c.run for k in c.run["metrics"]
+    of ``groups``."""
+    names = {k for g in groups for c in g.finished if c.run for k in c.run["metrics"]
              if (parts := split_metric_key(k)) and (parts[0], parts[2]) == wanted}
     return min(names) if names else None
 
@@ -47,12 +52,24 @@ class Keys:
     fewshot10: str | None
 
     @classmethod
-    def of(cls, cells: Sequence[CellResult]) -> Keys:
-        return cls(first_key(cells, ZEROSHOT_TOP1), first_key(cells, I2T_R1), first_key(cells, T2I_R1),
-                   first_key(cells, FEWSHOT10))
+    def of(cls, groups: Sequence[Group]) -> Keys:
+        return cls(first_key(groups, ZEROSHOT_TOP1), first_key(groups, I2T_R1), first_key(groups, T2I_R1),
+                   first_key(groups, FEWSHOT10))
 
-    def zeroshot_header(self) -> str:
-        return f"ours 0-shot top-1 % ({dataset(self.zeroshot)})"
+    def header(self, which: str, groups: Mapping[str, Group]) -> str:
+        """The column header of metric ``which`` (zeroshot, i2t, t2i, fewshot10) over the settings ``groups``:
+        label, set, chance level, and "no signal" when no setting is clearly above chance."""
+        key = getattr(self, which)
+        return signal_of(groups, key).header(LABELS[which], dataset(key))
+
+    def signal(self, which: str, groups: Mapping[str, Group]) -> Signal:
+        return signal_of(groups, getattr(self, which))
+
+    def signal_notes(self, groups: Mapping[str, Group], which: Sequence[str] = ("zeroshot", "i2t", "t2i",
+                                                                                    "fewshot10")) -> tuple[str, ...]:
+        """A note per shown column that has no signal."""
+        notes = (self.signal(w, groups).note(dataset(getattr(self, w))) for w in which if getattr(self, w))
+        return tuple(n for n in notes if n)
 
 
 def dataset(key: str | None) -> str:
@@ -64,16 +81,8 @@ def dataset(key: str | None) -> str:
     return key.split("/")[1] if "/" in key else key
 
 
-def pct(v: float) -> str:
-    return f"{100 * v:.1f}"
-
-
 def integer(v: float) -> str:
     return f"{round(v):d}"
-
-
-def rate(v: float) -> str:
-    return f"{v:.1f}"
 
 
 def short_error(error: str, limit: int = ERROR_CHARS) -> str:
@@ -82,34 +91,52 @@ def short_error(error: str, limit: int = ERROR_CHARS) -> str:
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
-def shown(cell: CellResult, key: str | None, fmt: Callable[[float], str] = pct, with_error: bool = False) -> str:
-    """A cell's metric as table text: the value, "-" when missing, FAILED (with its error) when it failed."""
-    if cell.status == "missing":
+def _absent(group: Group, with_error: bool) -> str | None:
+    """The text of a setting with no finished seed: "-" when missing, FAILED (with its error) when failed."""
+    if group.status == "missing":
         return DASH
-    if cell.status == "failed":
-        return f"FAILED: {short_error(cell.error)}" if with_error else "FAILED"
-    if cell.status == "stopped":
+    if group.status == "failed":
+        return f"FAILED: {short_error(group.errors[0])}" if with_error else "FAILED"
+    if group.status == "stopped":
         return "stopped"
-    value = cell.metric(key) if key else None
-    return NOT_LOGGED if value is None else fmt(value)
+    return None
 
 
-def run_text(cell: CellResult) -> str:
-    """The run column: a short run id, FAILED with its error, or "-" when missing."""
-    if cell.status == "missing":
+def shown(group: Group, key: str | None, scale: float = 100.0, digits: int = 1, with_error: bool = False
+          ) -> TableCell:
+    """A setting's metric over its seeds: mean ± 95 % interval with n (a Value), or why there is none."""
+    if (text := _absent(group, with_error)) is not None:
+        return text
+    est = group.estimate(key) if key else None
+    return NOT_LOGGED if est is None else Value(est, scale, digits)
+
+
+def shown_once(group: Group, key: str, fmt: Callable[[float], str] = integer) -> str:
+    """A logged count that does not depend on the seed (dedup's matches): the first finished run's value."""
+    if (text := _absent(group, False)) is not None:
+        return text
+    values = group.values(key)
+    return NOT_LOGGED if not values else fmt(values[0])
+
+
+def run_text(group: Group) -> str:
+    """The run column: the finished runs' short ids, FAILED with its error, or "-" when missing."""
+    if group.status == "missing":
         return DASH
-    if cell.status == "failed":
-        return f"FAILED: {short_error(cell.error)} ({cell.run_id[:8]})"
-    if cell.status == "stopped":
-        return f"stopped ({cell.run_id[:8]})"
-    return cell.run_id[:8]
+    if group.status == "failed":
+        return f"FAILED: {short_error(group.errors[0])} ({group.replicates[0].run_id[:8]})"
+    if group.status == "stopped":
+        return f"stopped ({group.stopped[0].run_id[:8]})"
+    failed, stopped = len(group.errors), len(group.stopped)
+    return " ".join(r[:8] for r in group.run_ids) + (f" (+{failed} failed)" if failed else "") + (
+        f" (+{stopped} stopped)" if stopped else "")
 
 
-def status_notes(cells: Sequence[CellResult]) -> tuple[str, ...]:
-    """One note per failed cell (its full first error line), per missing cell (why) and per cell a scheduler stopped,
-    so none is dropped."""
+def status_notes(groups: Sequence[Group]) -> tuple[str, ...]:
+    """One note per failed replicate (its full first error line), per missing one (why) and per one a scheduler
+    stopped, so none is dropped."""
     notes = []
-    for c in cells:
+    for c in (c for g in groups for c in g.replicates):
         if c.status == "failed":
             notes.append(f"FAILED cell `{c.cell}` (run {c.run_id}): {short_error(c.error, 300)}")
         elif c.status == "missing":
@@ -124,8 +151,15 @@ def counted(n: int, what: str = "cell") -> str:
     return f"{n} {what}" + ("" if n == 1 else "s")
 
 
-def other_settings(cell: CellResult, exclude: Sequence[str], cells: Sequence[CellResult]) -> str:
-    """The cell's plan overrides besides ``exclude`` that differ across ``cells``, as "key=value, ..." (to tell
-    rows apart; overrides every cell shares are left out)."""
-    varying = [k for k in cell.overrides if k not in exclude and len({str(c.overrides.get(k)) for c in cells}) > 1]
-    return ", ".join(f"{k}={cell.overrides[k]}" for k in varying)
+def seeds_text(groups: Sequence[Group]) -> str:
+    """E.g. "7 settings x 3 seeds", "7 settings, 1-3 seeds each"."""
+    seeds = sorted({len(g.replicates) for g in groups}) or [0]
+    per = f"x {counted(seeds[0], 'seed')}" if len(seeds) == 1 else f", {seeds[0]}-{seeds[-1]} seeds each"
+    return f"{counted(len(groups), 'setting')} {per}"
+
+
+def other_settings(group: Group, exclude: Sequence[str], groups: Sequence[Group]) -> str:
+    """The setting's plan overrides besides ``exclude`` that differ across ``groups``, as "key=value, ..." (to tell
+    rows apart; overrides every setting shares are left out)."""
+    varying = [k for k in group.overrides if k not in exclude and len({str(g.overrides.get(k)) for g in groups}) > 1]
+    return ", ".join(f"{k}={group.overrides[k]}" for k in varying)

@@ -1,4 +1,4 @@
-"""Study name -> its paper-style report (tables, notes, curves); plain Python over resolved cells, no MLflow here.
+"""Study name -> its paper-style report (tables, notes, curves); plain Python over replicate groups, no MLflow here.
 
 Each study's builder lives in its own ``table_<study>.py`` and registers itself with ``@STUDY_TABLES.register``;
 importing them here fills the registry. Studies with no builder get a generic table.
@@ -17,15 +17,15 @@ from ablations import (
     table_towers,  # noqa: F401  (registers "towers")
     table_towers_lr,  # noqa: F401  (registers "towers_lr")
 )
-from ablations.report_cells import CellResult
+from ablations.report_groups import Group
 from ablations.report_model import STUDY_TABLES, StudyReport
 from ablations.table_generic import generic
 
 __all__ = ["STUDY_TABLES", "build"]
 
 
-def build(study: str, cells: Sequence[CellResult]) -> StudyReport:
+def build(study: str, groups: Sequence[Group]) -> StudyReport:
     """The study's registered report, or the generic one for a study the paper tables do not cover."""
     if study in STUDY_TABLES:
-        return STUDY_TABLES.get(study)(cells)
-    return generic(study, cells)
+        return STUDY_TABLES.get(study)(groups)
+    return generic(study, groups)

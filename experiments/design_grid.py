@@ -8,9 +8,11 @@ Run:
 
 Options: --study NAME (repeatable), --set key=value (repeatable; changes the base config), --sweep NAME
 (the MLflow experiment; default: the preset's name), --max-concurrent N, --scheduler asha (stop hopeless cells at
-their intermediate evaluations, each against the cells that differ from it only in optim.lr: the lr search).
+their intermediate evaluations, each against the cells that differ from it only in optim.lr: the lr search),
+--seeds N (each cell N times, at train.seed + 0..N-1: replicates the report aggregates into mean ± 95 % interval
+and order verdicts).
 Takes about 5 minutes for the smoke preset (2 cells x 150 steps, 2 workers each) on a 2-core CPU machine,
-plus ~1 minute of Ray start-up; shards must exist first (`make data`).
+plus ~1 minute of Ray start-up (--seeds N: N times the cells); shards must exist first (`make data`).
 
 Every run and every --dry-run starts with the preflight (litlab.preflight, litlab.cluster.preflight): each cell's
 config, its training split and columns, every evaluation set with its root, MLflow, the checkpoint storage and the
@@ -53,8 +55,10 @@ STUDIES = [
           doc="Table 5: tuning images that duplicate evaluation images kept, or removed against the evaluation "
               "test sets, or against their train splits too (counts in dedup/*)"),
     Study("loss", {"optim.negatives": ("global", "worker"), "data.batch_size": (1024, 4096, 16384)},
+          more=(Study("objective", {"optim.objective": ("softmax", "sigmoid"), "setup": ("Lu", "Uu"),
+                                    "data.batch_size": (1024, 4096, 16384)}),),
           doc="Appendix F / Figure 9: contrastive loss over every worker's negatives vs each worker's own x batch "
-              "size"),
+              "size; and SigLIP's sigmoid objective vs softmax x batch size, image tower locked (Lu) or not (Uu)"),
     Study("precompute", {"train.precompute": (False, True)}, fixed={"setup": "Lu"},
           doc="Table 7 / Appendix G: training speed with the locked image tower's embeddings precomputed or not"),
 ]
@@ -121,7 +125,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--preset", default="smoke", help=f"one of: {', '.join(PRESETS)}")
     p.add_argument("--study", action="append", default=[], help="run only these studies (repeatable)")
-    p.add_argument("--cell", action="append", default=[], help="run only these cell ids (repeatable; see --dry-run)")
+    p.add_argument("--cell", action="append", default=[],
+                   help="run only these cell ids or replicate groups (every seed of a cell; repeatable; see --dry-run)")
+    p.add_argument("--seeds", type=int, default=1,
+                   help="replicates per cell, at train.seed + 0..N-1 (default 1); the report needs >= 2 for verdicts")
     p.add_argument("--set", action="append", default=[], dest="sets", metavar="KEY=VALUE",
                    help="override the base config, e.g. --set optim.lr=3e-4")
     p.add_argument("--sweep", help="sweep name = MLflow experiment (default: the preset)")
@@ -152,11 +159,11 @@ def build_cells(args: argparse.Namespace) -> list[Cell]:
     inside them is the preflight's to find (litlab.preflight)."""
     _, studies = studies_of(args)
     base = apply_overrides(apply_overrides(BASE, PRESETS[args.preset].overrides), [parse_set(s) for s in args.sets])
-    cells = expand(base, studies)
-    unknown = sorted(set(args.cell) - {c.id for c in cells})
+    cells = expand(base, studies, args.seeds)
+    unknown = sorted(set(args.cell) - {c.id for c in cells} - {c.group for c in cells})
     if unknown:
         raise ConfigError(f"unknown cell {unknown[0]!r}; valid: {', '.join(c.id for c in cells)}")
-    return [c for c in cells if not args.cell or c.id in args.cell]
+    return [c for c in cells if not args.cell or c.id in args.cell or c.group in args.cell]
 
 
 def set_problems(args: argparse.Namespace) -> list[str]:

@@ -42,7 +42,8 @@ def evaluate_checkpoint(path: str | Path, evals: list[str], overrides: list[tupl
     model, cfg, meta = load_checkpoint(path)
     cfg = apply_overrides(cfg, [("eval.evals", ",".join(evals)), *overrides] if evals else overrides)
     check_evals(cfg.eval.evals)
-    return suite_for(cfg)(model), cfg, meta
+    suite = suite_for(cfg)
+    return {**suite(model), **suite.facts()}, cfg, meta  # the scores, their chance levels and item counts
 
 
 def main(argv: list[str] | None = None) -> int:

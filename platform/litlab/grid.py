@@ -3,16 +3,26 @@
 A study is a product of axes over the base config (or a union of such products, for grids whose parts differ:
 a pretrained text tower takes only its own tokenizer), plus fixed overrides of its own. A cell is one resolved
 config; identical configs reached from several studies become one cell that lists every study.
+
+Replicates (``expand(..., seeds=N)``): every cell runs N times, with ``train.seed`` = its seed + 0..N-1 (the
+model's init, the data's file order and shuffle, the per-step RNG all follow it). The seed is part of the cell's
+identity: the replicate at the cell's own seed keeps the plain id (and its config, so its config hash), the others
+append ``,seed=<train.seed>``; so a sweep run with N=1 before keeps resuming, and raising N adds runs beside the
+finished ones. ``replicate_group(id)`` (the id without that suffix) names the replicates of one setting.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from litlab.config import ConfigError, RunConfig, apply_overrides, config_hash
+from litlab.config import ConfigError, RunConfig, apply_overrides, config_hash, override
+
+SEED_KEY = "train.seed"
+SEED_SUFFIX = re.compile(r",seed=\d+$")  # what seeded_id appends; a config key always has a dot before "seed"
 
 
 @dataclass(frozen=True)
@@ -56,9 +66,37 @@ class Cell:
     def hash(self) -> str:
         return config_hash(self.config)
 
+    @property
+    def group(self) -> str:
+        """The replicate group: this cell's id without its seed (the same for every seed of one setting)."""
+        return replicate_group(self.id)
+
+    @property
+    def seed(self) -> int:
+        return self.config.train.seed
+
 
 def cell_id(axis_values: Sequence[tuple[str, Any]]) -> str:
     return ",".join(f"{k}={v}" for k, v in axis_values) or "base"
+
+
+def seeded_id(group: str, seed: int) -> str:
+    """The id of a replicate at ``seed`` of a cell whose own id is ``group`` (not at the cell's own seed)."""
+    return f"{group},seed={seed}"
+
+
+def replicate_group(cell: str) -> str:
+    """A cell id without its replicate's seed: "setup=Lu,seed=2" -> "setup=Lu"; a plain id is its own group."""
+    return SEED_SUFFIX.sub("", cell)
+
+
+def replicate(cell: Cell, k: int) -> Cell:
+    """The k-th replicate of ``cell``: k = 0 is the cell itself; k > 0 runs at train.seed + k, its id says so."""
+    if k == 0:
+        return cell
+    seed = cell.seed + k
+    return Cell(seeded_id(cell.id, seed), cell.studies, (*cell.overrides, (SEED_KEY, seed)),
+                override(cell.config, SEED_KEY, seed))
 
 
 def expand_study(base: RunConfig, study: Study) -> list[Cell]:
@@ -83,16 +121,22 @@ def _expand_product(base: RunConfig, study: Study, fixed: Mapping[str, Any],
     return cells
 
 
-def expand(base: RunConfig, studies: Sequence[Study]) -> list[Cell]:
-    """All cells of all studies in order; identical configs merged; ids made unique with the study name."""
+def expand(base: RunConfig, studies: Sequence[Study], seeds: int = 1) -> list[Cell]:
+    """All cells of all studies in order, each ``seeds`` times (every cell at its first seed, then every cell at
+    the next...); identical configs merged; ids made unique with the study name."""
+    if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
+        raise ConfigError(f"seeds must be a whole number >= 1 (replicates per cell), got {seeds!r}")
+    expanded = [expand_study(base, study) for study in studies]
     by_hash: dict[str, Cell] = {}
-    for study in studies:
-        for cell in expand_study(base, study):
-            seen = by_hash.get(cell.hash)
-            if seen is not None:
-                by_hash[cell.hash] = Cell(seen.id, seen.studies + cell.studies, seen.overrides, seen.config)
-            else:
-                by_hash[cell.hash] = cell
+    for k in range(seeds):
+        for study_cells in expanded:
+            for cell in (replicate(c, k) for c in study_cells):
+                seen = by_hash.get(cell.hash)
+                if seen is not None:
+                    merged = seen.studies + tuple(s for s in cell.studies if s not in seen.studies)  # once each
+                    by_hash[cell.hash] = Cell(seen.id, merged, seen.overrides, seen.config)
+                else:
+                    by_hash[cell.hash] = cell
     cells = list(by_hash.values())
     ids = [c.id for c in cells]
     return [Cell(f"{c.studies[0]}:{c.id}", c.studies, c.overrides, c.config) if ids.count(c.id) > 1 else c

@@ -1,5 +1,6 @@
 """The Ray path end to end: design_grid.py -> Ray Tune -> TorchTrainer (2 workers) -> MLflow -> report.py, and the
-MLflow UI showing the sweep.
+MLflow UI showing the sweep. The sweep runs twice: as it is, then resumed with --seeds 2, which adds one replicate per
+cell beside the finished runs; the report aggregates each setting's replicates.
 
 Real local Ray cluster processes, a real sqlite MLflow store, real shards of emoji and Fashion-MNIST; for the UI, an
 `mlflow server` on that store on a free loopback port and Chromium (Debian package `chromium`, installed by
@@ -41,21 +42,26 @@ def sweep(tiny_shards, tmp_path_factory):
     for s in TINY:
         args += ["--set", s]
     try:
-        code = design_grid.main(args)
+        codes = design_grid.main(args), design_grid.main([*args, "--seeds", "2"])  # the second resumes the first
     finally:
         from litlab.cluster.session import shutdown
 
         shutdown()
-    return code, uri, tmp
+    return codes, uri, tmp
+
+
+def _first_seed(runs: list[dict]) -> list[dict]:
+    """The runs of the cells' own seed (the first invocation's), one per setting."""
+    return [r for r in runs if r["tags"]["cell"] == r["tags"]["replicate_group"]]
 
 
 def test_both_cells_finish_with_metrics_in_mlflow(sweep):
     from litlab.cluster.tracking import client, fetch_cell_runs
 
-    code, uri, _ = sweep
-    assert code == 0
+    codes, uri, _ = sweep
+    assert codes == (0, 0)
     runs = fetch_cell_runs(uri, "sys-smoke")
-    assert sorted(r["tags"]["setup"] for r in runs) == ["Lu", "uu"]
+    assert sorted(r["tags"]["setup"] for r in _first_seed(runs)) == ["Lu", "uu"]
     for r in runs:
         assert r["status"] == "FINISHED"
         assert r["params"]["optim.steps"] == "6" and r["params"]["setup"] == r["tags"]["setup"]
@@ -69,6 +75,22 @@ def test_both_cells_finish_with_metrics_in_mlflow(sweep):
         artifacts = [a.path for a in client(uri).list_artifacts(r["run_id"], "checkpoint")]
         assert artifacts == ["checkpoint/model.pt"] and "config.json" in [
             a.path for a in client(uri).list_artifacts(r["run_id"])]
+
+
+def test_seeds_add_a_replicate_beside_each_finished_run_tagged_with_its_group(sweep):
+    from litlab.cluster.tracking import client, fetch_cell_runs
+
+    _, uri, _ = sweep
+    runs = fetch_cell_runs(uri, "sys-smoke")
+    # the resumed invocation skipped the finished seed-0 cells (one run each) and ran only the new replicates
+    assert sorted(r["tags"]["cell"] for r in runs) == ["setup=Lu", "setup=Lu,seed=1", "setup=uu", "setup=uu,seed=1"]
+    for r in runs:
+        assert r["status"] == "FINISHED"
+        assert r["tags"]["replicate_group"] == f"setup={r['tags']['setup']}"
+        assert r["params"]["train.seed"] == r["tags"]["seed"] == ("1" if "seed=" in r["tags"]["cell"] else "0")
+    lu = [r for r in runs if r["tags"]["setup"] == "Lu"]
+    losses = [[m.value for m in client(uri).get_metric_history(r["run_id"], "train/loss")] for r in lu]
+    assert losses[0] != losses[1]  # the seed reached the run: init and data order differ
 
 
 def _untrained_scores(uri: str, run: dict, folder) -> dict[str, float]:
@@ -91,7 +113,7 @@ def test_lu_learns_within_its_six_steps(sweep, tmp_path):
     from litlab.cluster.tracking import client, fetch_cell_runs
 
     _, uri, _ = sweep
-    lu = next(r for r in fetch_cell_runs(uri, "sys-smoke") if r["tags"]["setup"] == "Lu")
+    lu = next(r for r in fetch_cell_runs(uri, "sys-smoke") if r["tags"]["cell"] == "setup=Lu")
     loss = [m.value for m in client(uri).get_metric_history(lu["run_id"], "train/loss")]  # steps 2, 4, 6
     assert loss[-1] < loss[0], loss
     before = _untrained_scores(uri, lu, tmp_path)["zeroshot/fmnist-test/mean_per_class_recall"]
@@ -112,7 +134,7 @@ def test_runs_record_their_protocol_and_the_sweep_what_tuning_and_evaluation_sha
                       .read_text())["train"]["split"] == "train-fmnist"
 
 
-def test_report_prints_one_row_per_setup(sweep, tmp_path, capsys):
+def test_report_aggregates_each_settings_replicates_into_one_row(sweep, tmp_path, capsys):
     from ablations import report
 
     _, uri, _ = sweep
@@ -120,6 +142,14 @@ def test_report_prints_one_row_per_setup(sweep, tmp_path, capsys):
     table = (tmp_path / "sys-smoke" / "towers.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith("| Lu") or line.startswith("| uu")]
     assert len(rows) == 2 and "70.1 (Table 2" in rows[0]
+    assert all(" ± " in r and "(n=2)" in r for r in rows), rows  # mean ± 95 % t interval over the 2 seeds
+    assert "(fmnist-test; chance 10.0" in table  # the chance level the evaluator logged
+    check = next(line for line in table.splitlines() if line.startswith("- Order check"))
+    assert re.search(r"Lu > uu: (agrees|disagrees|inconclusive) \[Lu .* \(Welch t, p.*α=0\.05; n=2/2\)", check) \
+        or "no signal, not tested" in check, check  # a test over the seeds, never two point values
+    header = next(line for line in (tmp_path / "sys-smoke" / "towers.csv").read_text().splitlines())
+    assert "ours 0-shot top-1 % (fmnist-test; chance 10.0" in header and header.count(" low,") >= 1
+    assert "4 cell run(s), 4 planned cell(s) in 2 setting(s)" in capsys.readouterr().out
 
 
 def test_report_on_a_missing_sweep_is_a_clear_error(sweep, capsys):
@@ -135,7 +165,7 @@ def test_evaluate_cli_scores_a_trained_checkpoint_into_mlflow(sweep, capsys):
     from litlab.cluster.tracking import client, fetch_cell_runs
 
     _, uri, tmp = sweep
-    lu = next(r for r in fetch_cell_runs(uri, "sys-smoke") if r["tags"]["setup"] == "Lu")
+    lu = next(r for r in fetch_cell_runs(uri, "sys-smoke") if r["tags"]["cell"] == "setup=Lu")
     ckpts = [p for p in sorted((tmp / "ray").rglob("model.pt")) if lu["run_id"][:8] in str(p)]
     assert ckpts, sorted((tmp / "ray").rglob("model.pt"))
     args = ["--checkpoint", str(ckpts[-1].parent), "--mlflow-uri", uri]
@@ -146,7 +176,8 @@ def test_evaluate_cli_scores_a_trained_checkpoint_into_mlflow(sweep, capsys):
     assert new.data.metrics["zeroshot/fmnist-test/top1"] == lu["metrics"]["zeroshot/fmnist-test/top1"]
     assert evaluate.main([*args, "--into-training-run", "--evals", "zeroshot/fmnist-test"]) == 2
     err = capsys.readouterr().err
-    assert "already has zeroshot/fmnist-test/mean_per_class_recall, zeroshot/fmnist-test/top1," in err
+    assert "already has chance/zeroshot/fmnist-test/mean_per_class_recall," in err  # the facts beside the scores
+    assert "zeroshot/fmnist-test/mean_per_class_recall, zeroshot/fmnist-test/top1," in err
     assert "at step 6" in err
     assert evaluate.main([*args, "--into-training-run", "--evals", "retrieval/emoji-heldout"]) == 0
     history = client(uri).get_metric_history(lu["run_id"], "retrieval/emoji-heldout/t2i_r5")
@@ -189,7 +220,7 @@ def test_compare_view_lists_every_cell_with_params_and_metrics(ui):
     from litlab.cluster.tracking import client, fetch_cell_runs
 
     url, uri = ui
-    runs = fetch_cell_runs(uri, "sys-smoke")
+    runs = _first_seed(fetch_cell_runs(uri, "sys-smoke"))  # one per setting: the columns below are Lu and uu
     experiment = client(uri).get_experiment_by_name("sys-smoke").experiment_id
     query = urllib.parse.urlencode({"runs": json.dumps([r["run_id"] for r in runs]),
                                     "experiments": json.dumps([experiment])})

@@ -84,6 +84,23 @@ def test_every_preset_expands_every_study_into_checked_cells(preset):
         assert sorted(c.config.setup for c in towers) == sorted(("LU", "Lu", "UU", "Uu", "uu", "UL", "uL"))
 
 
+def test_products_of_one_study_sharing_a_config_merge_and_list_the_study_once():
+    s = Study("loss", {"optim.negatives": ("global", "worker")},
+              more=(Study("objective", {"optim.objective": ("softmax", "sigmoid")}),))
+    cells = expand(RunConfig(), [s])
+    assert [c.id for c in cells] == ["optim.negatives=global", "optim.negatives=worker", "optim.objective=sigmoid"]
+    assert cells[0].studies == ("loss",)
+
+
+def test_the_loss_study_compares_softmax_and_sigmoid_by_batch_size_locked_and_not():
+    import design_grid
+
+    cells = design_grid.build_cells(design_grid.parse_args(["--preset", "paper-small", "--study", "loss"]))
+    by = {(c.config.optim.objective, c.config.setup, c.config.optim.negatives, c.config.data.batch_size) for c in cells}
+    assert {(o, s, "global", b) for o in ("softmax", "sigmoid") for s in ("Lu", "Uu") for b in (16, 32, 64)} <= by
+    assert {("softmax", "Lu", "worker", b) for b in (16, 32, 64)} <= by and len(cells) == 15  # softmax/Lu shared
+
+
 def test_paper_small_is_the_transfer_protocol_and_indist_its_in_distribution_twin():
     import design_grid
 

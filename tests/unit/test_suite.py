@@ -48,6 +48,52 @@ def test_every_evaluator_returns_exactly_the_metrics_it_declares(name, tiny_shar
     assert all(split_metric_key(k) == (name, prefix.split("/")[1], k[len(prefix) + 1:]) for k in got)
 
 
+@pytest.mark.parametrize("name", EVALUATORS.names())
+def test_every_evaluator_gives_the_chance_level_and_item_count_of_what_it_returns(name, tiny_shards):
+    """facts(): a chance level for each declared metric, from the set's shape; an item count for each hit-fraction
+    metric (its value times the count is a whole number of hits); nothing a reader could take for a score."""
+    spec, max_images = EXAMPLES[name]
+    s = suite(tiny_shards, [spec], max_images)
+    got = s(tiny_model())
+    facts = s.facts()
+    declared = EVALUATORS.get(name)
+    prefix = parse_spec(spec).name
+    chance = sorted(k for k in facts if k.startswith("chance/"))
+    assert chance == sorted(f"chance/{prefix}/{m}" for m in declared.chance)
+    assert declared.chance and set(declared.chance) <= set(declared.metrics)
+    for key, value in facts.items():
+        fact, metric = key.split("/", 1)
+        assert fact in ("chance", "items") and metric in got, key  # describes a returned score...
+        assert split_metric_key(key) is None  # ...and is never read as one
+        if fact == "chance":
+            assert 0 < value <= 1, key
+        else:
+            hits = got[metric] * value
+            assert value >= 1 and abs(hits - round(hits)) < 1e-6, (key, got[metric], value)
+    data = s.load(parse_spec(spec))[-1]
+    counts = declared.counts(s.load(parse_spec(spec)))
+    if name == "zeroshot":
+        expected = {"top1": len(data.images), "top5": len(data.images)}
+    elif name == "retrieval":
+        expected = {f"{w}_r{k}": len(data.images) if w == "i2t" else len(data.captions)
+                    for w in ("i2t", "t2i") for k in (1, 5, 10)}
+    elif name == "crossstyle":
+        expected = {f"r{k}": len(data.query_images) for k in (1, 5, 10)}
+    else:  # few-shot top-1 is a mean over draws, not one run's hit fraction: no items
+        expected = {}
+    assert dict(counts.items) == expected
+
+
+def test_chance_levels_of_the_shipped_sets_follow_their_shape(tiny_shards):
+    s = suite(tiny_shards, ["zeroshot/fmnist-test", "retrieval/emoji-heldout"], 60)
+    facts = s.facts()
+    assert facts["chance/zeroshot/fmnist-test/top1"] == pytest.approx(1 / 10)  # 10 classes
+    assert facts["chance/zeroshot/fmnist-test/top5"] == pytest.approx(5 / 10)
+    emoji = s.load(parse_spec("retrieval/emoji-heldout"))[0]
+    assert facts["chance/retrieval/emoji-heldout/t2i_r1"] == pytest.approx(1 / len(emoji.images))
+    assert facts["items/retrieval/emoji-heldout/t2i_r1"] == len(emoji.captions)
+
+
 def test_split_metric_key_knows_only_declared_metrics():
     assert split_metric_key("fewshot/fmnist-idx-test/10shot/top1") == ("fewshot", "fmnist-idx-test", "10shot/top1")
     assert split_metric_key("zeroshot/fmnist-test/top1") == ("zeroshot", "fmnist-test", "top1")

@@ -55,6 +55,12 @@ def quiet_context() -> ray.data.DataContext:
     return ctx
 
 
+def file_shuffle(cfg: RunConfig) -> ray.data.FileShuffleConfig:
+    """The order files are read in: shuffled from ``train.seed``, anew each epoch (Ray mixes the epoch's execution
+    index into the seed), so a replicate at another seed sees the data in another order and one seed the same."""
+    return ray.data.FileShuffleConfig(seed=cfg.train.seed, reseed_after_execution=True)
+
+
 def decode_block(block: pa.Table, *, columns: dict[str, str], split: str, chunk: int = DECODE_CHUNK,
                  **kwargs: Any) -> Iterator[dict[str, Any]]:
     """A whole read block through ``counted_preprocess``, ``chunk`` rows at a time, each chunk its own output block.
@@ -80,18 +86,19 @@ def run_layout(cfg: RunConfig) -> SplitLayout:
 
 def train_dataset(cfg: RunConfig, image_cache: dict[str, Any] | None = None,
                   counter: Any | None = None, layout: SplitLayout | None = None) -> ray.data.Dataset:
-    """Rows {image (H, W, 3) uint8, ids (T,), mask (T,)} in randomised block order, re-decoded each epoch;
-    from ``image_cache`` (litlab.cluster.precompute) rows are {image: zimg features (F,) float32, ids, mask}.
+    """Rows {image (H, W, 3) uint8, ids (T,), mask (T,)} in seeded file order (``file_shuffle``), re-decoded
+    each epoch; from ``image_cache`` (litlab.cluster.precompute) rows are {image: zimg features (F,) float32, ids,
+    mask}.
     Dropped rows are reported to ``counter`` (litlab.cluster.skips). Local paths and s3:// URIs alike.
     ``layout``: the split's files and columns (``run_layout``, found here when not given)."""
     quiet_context()
     if image_cache is not None:
-        ds = ray.data.read_parquet(image_cache["folder"], shuffle="files").select_columns(["zimg", "txt"])
+        ds = ray.data.read_parquet(image_cache["folder"], shuffle=file_shuffle(cfg)).select_columns(["zimg", "txt"])
         return ds.map_batches(tokenize_batch, fn_kwargs={"tokenizer": cfg.text.tokenizer, "max_len": cfg.text.max_len},
                               batch_format="numpy", batch_size=256, num_cpus=DECODE_CPUS)
     layout = layout or run_layout(cfg)
     files = list(layout.files)
-    ds = ray.data.read_parquet(files, shuffle="files", columns=list(layout.columns), num_cpus=DECODE_CPUS,
+    ds = ray.data.read_parquet(files, shuffle=file_shuffle(cfg), columns=list(layout.columns), num_cpus=DECODE_CPUS,
                                override_num_blocks=max(len(files), READ_MIN_BLOCKS))
     kwargs = {**train_transform_kwargs(cfg), "counter": counter, "columns": layout.columns, "split": layout.split}
     return ds.map_batches(decode_block, fn_kwargs=kwargs, batch_format="pyarrow", batch_size=None, num_cpus=DECODE_CPUS)

@@ -4,6 +4,10 @@ The position is (epoch, batches taken in that epoch). A run restarted from a che
 batches of a new pass, so each epoch still covers the data once in total. Ray Data's streaming split assigns
 blocks to workers as they ask, so the rows behind a position are not bit-identical across runs; the epoch
 accounting is what is kept.
+
+Order follows ``train.seed``: the files' order (litlab.cluster.data.file_shuffle) and the local shuffle buffer,
+whose seed is mixed from (seed, rank, epoch) so each worker and each epoch shuffle differently, and a replicate at
+another seed differently again.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import ray.train
 import torch
 
@@ -19,11 +24,16 @@ from litlab.config import ConfigError
 from litlab.data.shards import verify_split
 
 
+def shuffle_seed(seed: int, rank: int, epoch: int) -> int:
+    """The local shuffle buffer's seed for one worker's epoch, mixed from the three numbers (< 2**32)."""
+    return int(np.random.SeedSequence([seed, rank, epoch]).generate_state(1, np.uint32)[0])
+
+
 class ShardBatches:
     """Iterate batches of ``batch_size / world`` rows, epoch after epoch; ``position`` is checkpointable."""
 
     def __init__(self, batch_size: int, world: int, split: str, position: dict[str, int] | None = None,
-                 files: list[str] | None = None, shard: Any | None = None) -> None:
+                 files: list[str] | None = None, shard: Any | None = None, seed: int = 0, rank: int = 0) -> None:
         self.per_worker = batch_size // world
         if self.per_worker < 1:
             raise ConfigError(f"data.batch_size={batch_size} is smaller than the {world} workers")
@@ -31,6 +41,7 @@ class ShardBatches:
         self.files = verify_split(split) if files is None else list(files)
         self.shard = shard  # anything with iter_torch_batches; default: this Train worker's dataset shard
         self.epoch, self.batch = (position or {}).get("epoch", 0), (position or {}).get("batch", 0)
+        self.seed, self.rank = seed, rank
 
     @property
     def position(self) -> dict[str, int]:
@@ -42,7 +53,8 @@ class ShardBatches:
         while True:
             seen = 0
             for batch in self._named_failures(shard.iter_torch_batches(
-                    batch_size=self.per_worker, drop_last=True, local_shuffle_buffer_size=4 * self.per_worker)):
+                    batch_size=self.per_worker, drop_last=True, local_shuffle_buffer_size=4 * self.per_worker,
+                    local_shuffle_seed=shuffle_seed(self.seed, self.rank, self.epoch))):
                 seen += 1
                 if seen <= skip:
                     continue

@@ -23,6 +23,7 @@ import mlflow
 from mlflow.tracking import MlflowClient
 
 from litlab.config import RunConfig, config_hash, to_dict, to_params
+from litlab.grid import replicate_group
 from litlab.redact import redact
 
 FINISHED = "FINISHED"
@@ -65,7 +66,8 @@ def git_commit() -> str:
 def cell_tags(cfg: RunConfig, cell_id: str, studies: tuple[str, ...], sweep: str) -> dict[str, str]:
     return {"sweep": sweep, "cell": cell_id, "study": ",".join(studies), "setup": cfg.setup,
             "image.arch": cfg.image.arch, "text.arch": cfg.text.arch, "text.tokenizer": cfg.text.tokenizer,
-            "data.dedup": cfg.data.dedup, "protocol": cfg.eval.protocol,
+            "data.dedup": cfg.data.dedup, "protocol": cfg.eval.protocol, "seed": str(cfg.train.seed),
+            "replicate_group": replicate_group(cell_id),
             "config_hash": config_hash(cfg), "git_commit": git_commit(), "mlflow.runName": cell_id}
 
 
@@ -265,6 +267,25 @@ def fetch_sweep_plan(uri: str, sweep: str) -> list[dict[str, Any]]:
                 return json.loads(Path(c.download_artifacts(run.info.run_id, PLAN_ARTIFACT, tmp)).read_text())
     raise LookupError(f"sweep {sweep!r} at {uri} has no run with a cell plan ({PLAN_ARTIFACT}); "
                       "run experiments/design_grid.py for it first")
+
+
+def fetch_sweep_text(uri: str, sweep: str, path: str) -> str | None:
+    """A text artifact (e.g. ``coverage/coverage.md``) of the newest sweep invocation that logged a plan, None if
+    that invocation has no such artifact."""
+    c = client(uri)
+    exp = c.get_experiment_by_name(sweep)
+    if exp is None:
+        raise LookupError(f"no MLflow experiment {sweep!r} at {uri}")
+    for run in c.search_runs([exp.experiment_id], filter_string="tags.kind = 'sweep'",
+                             order_by=["attributes.start_time DESC"], max_results=50):
+        if PLAN_ARTIFACT not in {a.path for a in c.list_artifacts(run.info.run_id)}:
+            continue
+        folder, _, _ = path.rpartition("/")
+        if path not in {a.path for a in c.list_artifacts(run.info.run_id, folder or None)}:
+            return None
+        with tempfile.TemporaryDirectory() as tmp:
+            return Path(c.download_artifacts(run.info.run_id, path, tmp)).read_text(encoding="utf-8")
+    return None
 
 
 def log_evaluation(uri: str, metrics: dict[str, float], step: int, *, run_id: str | None = None,

@@ -64,7 +64,7 @@ def _train_worker(payload: dict[str, Any]) -> None:
     extra = {"image_from_cache": bool(cache)}
 
     batches = ShardBatches(cfg.data.batch_size, world, split, (state or {}).get("data"),
-                           files=payload.get("train_files"))
+                           files=payload.get("train_files"), seed=cfg.train.seed, rank=rank)
 
     def checkpoint(step: int, opt_state: dict[str, Any]) -> None:
         with timeline.pause(step):
@@ -94,7 +94,7 @@ def _evaluation(payload: dict[str, Any], cfg: RunConfig, eval_model: Any, suite:
         with timeline.pause(step, evaluation=True):
             scores = suite(eval_model())
         if logger:
-            logger.log(step, scores)
+            logger.log(step, {**scores, **suite.facts()})  # chance levels and item counts beside the scores
             if progress is not None and step < cfg.optim.steps:
                 progress.put.remote(payload["cell_id"], step, scores)
         return scores

@@ -96,8 +96,8 @@ def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: 
         print(f"earlier invocation {stale} of sweep {sweep!r} was still RUNNING (its driver was killed): marked "
               "KILLED", flush=True)
     log_sweep_plan(tracking_uri, parent.info.run_id, [
-        {"cell": c.id, "studies": list(c.studies), "overrides": dict(c.overrides), "config_hash": c.hash}
-        for c in cells])
+        {"cell": c.id, "studies": list(c.studies), "overrides": dict(c.overrides), "config_hash": c.hash,
+         "replicate_group": c.group, "seed": c.seed} for c in cells])
     for path, text in (artifacts or {}).items():  # e.g. the coverage report (litlab.data.coverage.sweep_coverage)
         client(tracking_uri).log_text(parent.info.run_id, text, path)
     earlier = _newest_runs(tracking_uri, sweep, cells)

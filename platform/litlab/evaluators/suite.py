@@ -3,7 +3,8 @@
 A spec is ``<evaluator>/<set>[+<set>][@root]``: ``zeroshot/fmnist-test``, ``retrieval/tuxpaint-stamps``,
 ``crossstyle/emoji-style-google-apple``, ``fewshot/fmnist-idx-train+fmnist-idx-test`` (probe train + test),
 ``zeroshot/cifar100-test@/data/cifar-100-python.tar.gz`` (a user's copy). Metric names are
-``<evaluator>/<set>/<metric>`` (few-shot: the test set, e.g. ``fewshot/fmnist-idx-test/10shot/top1``).
+``<evaluator>/<set>/<metric>`` (few-shot: the test set, e.g. ``fewshot/fmnist-idx-test/10shot/top1``); beside
+them ``EvalSuite.facts()`` gives each metric's chance level and item count (litlab.evaluators.facts).
 Under torch.distributed every rank embeds every W-th image and caption
 (``distributed.shard_indices``) and all ranks gather them back in order, so each rank computes exactly the
 metrics one process would; the caller logs them from rank 0. Sets are loaded once per suite.
@@ -22,6 +23,7 @@ import torch.nn.functional as F
 from litlab.config import ConfigError, RunConfig
 from litlab.distributed import gather_in_order, shard_indices, world
 from litlab.evaluators.cache import ImageEmbeddingCache
+from litlab.evaluators.facts import CountFn, SetCounts, fact_metrics
 from litlab.evaluators.linear_probe import fewshot_probe
 from litlab.evaluators.prompts import TEMPLATES
 from litlab.evaluators.resolve import load_set
@@ -29,6 +31,7 @@ from litlab.evaluators.retrieval import retrieval_metrics, t2i_ranks, text_embed
 from litlab.evaluators.sets import EVAL_SETS, CrossStyleSet, LabelledEvalSet, RetrievalSet
 from litlab.evaluators.zeroshot import class_embeddings, classification_metrics, image_embeddings
 from litlab.registry import Registry, UnknownNameError
+from litlab.stats.chance import SetShape
 from litlab.tokenizers import Tokenize, get_tokenizer
 
 FEWSHOTS = (1, 5, 10, 25)  # shots per class, as in the paper's few-shot tables
@@ -68,21 +71,29 @@ EvaluateFn = Callable[[Any, list[Any], Context], dict[str, float]]  # (model, it
 
 @dataclass(frozen=True)
 class Evaluator:
-    """An evaluator with what it declares, once: the kind of each set it takes, and every metric it returns."""
+    """An evaluator with what it declares, once: the kind of each set it takes, every metric it returns, which of
+    them have a chance level, and how its sets are counted (litlab.evaluators.facts)."""
 
     run: EvaluateFn
     takes: tuple[type, ...]  # e.g. (LabelledEvalSet,); few-shot takes a train and a test set
     metrics: tuple[str, ...]  # logged as <evaluator>/<set>/<metric>
+    chance: tuple[str, ...]  # metrics with a chance level, logged as chance/<evaluator>/<set>/<metric>
+    counts: CountFn  # its sets -> shape and items per hit-fraction metric (items/<evaluator>/<set>/<metric>)
 
 
 EVALUATORS: Registry[Evaluator] = Registry("evaluator")
 
 
-def evaluator(name: str, *, takes: tuple[type, ...], metrics: Sequence[str]) -> Callable[[EvaluateFn], EvaluateFn]:
-    """Register the decorated function as evaluator ``name``, with the sets it takes and the metrics it returns."""
+def evaluator(name: str, *, takes: tuple[type, ...], metrics: Sequence[str], chance: Sequence[str],
+              counts: CountFn) -> Callable[[EvaluateFn], EvaluateFn]:
+    """Register the decorated function as evaluator ``name``, with the sets it takes, the metrics it returns, those
+    with a chance level, and its sets' counts."""
+    undeclared = sorted(set(chance) - set(metrics))
+    if undeclared:
+        raise ValueError(f"evaluator {name!r}: chance level for undeclared metric {undeclared[0]!r}")
 
     def add(run: EvaluateFn) -> EvaluateFn:
-        EVALUATORS.register(name)(Evaluator(run, tuple(takes), tuple(metrics)))
+        EVALUATORS.register(name)(Evaluator(run, tuple(takes), tuple(metrics), tuple(chance), counts))
         return run
 
     return add
@@ -158,6 +169,15 @@ class EvalSuite:
         finally:
             model.train(was_training)
 
+    def facts(self) -> dict[str, float]:
+        """Each metric's chance level and item count, as ``chance/<metric key>`` and ``items/<metric key>``: log
+        them with the scores of every evaluation (the report's intervals and "no signal" marks read them)."""
+        out: dict[str, float] = {}
+        for spec in self.specs:
+            declared = EVALUATORS.get(spec.evaluator)
+            out |= fact_metrics(spec.name, declared.chance, declared.counts(self.load(spec)))
+        return out
+
 
 def suite_for(cfg: RunConfig, device: torch.device | str = "cpu") -> EvalSuite:
     """A run's evaluation suite from its config (``eval.*``, the text tokenizer, the image size)."""
@@ -188,7 +208,14 @@ def embed_texts(model: Any, texts: Sequence[str], ctx: Context) -> torch.Tensor:
     return gather_in_order(text_embeddings(model, mine, ctx.tokenize, ctx.batch_size, ctx.device), len(texts))
 
 
-@evaluator("zeroshot", takes=(LabelledEvalSet,), metrics=("top1", "top5", "mean_per_class_recall"))
+def classes_and_images(sets: list[LabelledEvalSet]) -> SetCounts:
+    """Zero-shot: chance from the class count; top-k is a hit fraction of the images."""
+    (data,) = sets
+    return SetCounts(SetShape(classes=len(data.classnames)), {"top1": len(data.labels), "top5": len(data.labels)})
+
+
+@evaluator("zeroshot", takes=(LabelledEvalSet,), metrics=("top1", "top5", "mean_per_class_recall"),
+           chance=("top1", "top5", "mean_per_class_recall"), counts=classes_and_images)
 def zeroshot(model: Any, sets: list[LabelledEvalSet], ctx: Context) -> dict[str, float]:
     """Prompts -> class embeddings (prompts sharded, like captions); images sharded; top-1/5, mean per-class
     recall."""
@@ -200,7 +227,19 @@ def zeroshot(model: Any, sets: list[LabelledEvalSet], ctx: Context) -> dict[str,
     return classification_metrics(zimg @ zcls.T, torch.as_tensor(data.labels, device=zimg.device))
 
 
-@evaluator("retrieval", takes=(RetrievalSet,), metrics=[f"{way}_r{k}" for way in ("i2t", "t2i") for k in RECALL_AT])
+def captions_per_image(sets: list[RetrievalSet]) -> SetCounts:
+    """Retrieval: chance from the captions of each image; image -> text over images, text -> image over captions."""
+    (data,) = sets
+    per_image = np.bincount(data.caption_to_image, minlength=len(data.images))  # (N,)
+    items = {f"i2t_r{k}": len(data.images) for k in RECALL_AT} | {f"t2i_r{k}": len(data.captions) for k in RECALL_AT}
+    return SetCounts(SetShape(captions_per_image=tuple(int(c) for c in per_image)), items)
+
+
+RETRIEVAL_METRICS = tuple(f"{way}_r{k}" for way in ("i2t", "t2i") for k in RECALL_AT)
+
+
+@evaluator("retrieval", takes=(RetrievalSet,), metrics=RETRIEVAL_METRICS, chance=RETRIEVAL_METRICS,
+           counts=captions_per_image)
 def retrieval(model: Any, sets: list[RetrievalSet], ctx: Context) -> dict[str, float]:
     """Image <-> text Recall@1/5/10, several captions per image (COCO protocol)."""
     (data,) = sets
@@ -208,7 +247,14 @@ def retrieval(model: Any, sets: list[RetrievalSet], ctx: Context) -> dict[str, f
     return retrieval_metrics(zimg, ztxt, torch.as_tensor(data.caption_to_image), ks=RECALL_AT)
 
 
-@evaluator("crossstyle", takes=(CrossStyleSet,), metrics=[f"r{k}" for k in RECALL_AT])
+def targets_and_queries(sets: list[CrossStyleSet]) -> SetCounts:
+    """Cross-style: chance from the target count; recall is a hit fraction of the queries."""
+    (data,) = sets
+    return SetCounts(SetShape(targets=len(data.target_images)), {f"r{k}": len(data.query_images) for k in RECALL_AT})
+
+
+@evaluator("crossstyle", takes=(CrossStyleSet,), metrics=[f"r{k}" for k in RECALL_AT],
+           chance=[f"r{k}" for k in RECALL_AT], counts=targets_and_queries)
 def crossstyle(model: Any, sets: list[CrossStyleSet], ctx: Context) -> dict[str, float]:
     """Image -> image Recall@1/5/10 from one art style to another, through the image tower only."""
     (data,) = sets
@@ -218,8 +264,14 @@ def crossstyle(model: Any, sets: list[CrossStyleSet], ctx: Context) -> dict[str,
     return {f"r{k}": (ranks < k).double().mean().item() for k in RECALL_AT}
 
 
+def probe_classes(sets: list[LabelledEvalSet]) -> SetCounts:
+    """Few-shot: chance from the test set's classes; no items (top-1 is a mean over draws, not one hit fraction)."""
+    return SetCounts(SetShape(classes=len(sets[-1].classnames)))
+
+
 @evaluator("fewshot", takes=(LabelledEvalSet, LabelledEvalSet),
-           metrics=[f"{n}shot/{m}" for n in FEWSHOTS for m in ("top1", "top1_std", "lambda")])
+           metrics=[f"{n}shot/{m}" for n in FEWSHOTS for m in ("top1", "top1_std", "lambda")],
+           chance=[f"{n}shot/top1" for n in FEWSHOTS], counts=probe_classes)
 def fewshot(model: Any, sets: list[LabelledEvalSet], ctx: Context) -> dict[str, float]:
     """Ridge probes on frozen image embeddings: 1/5/10/25 shots per class (those the train set has room for,
     keeping at least one example per class to choose the ridge strength on), 5 draws (linear_probe)."""
