@@ -93,14 +93,18 @@ def test_cells_a_scheduler_stopped_are_shown_as_stopped_not_missing_and_never_wi
     from ablations.report_cells import check_missing, resolve_study
 
     plan, runs = lr_sweep()
-    stopped = next(r for r in runs if r["tags"]["setup"] == "Lu" and r["params"]["optim.lr"] == str(3e-3))
-    stopped.update(status="KILLED", metrics={ZS: 0.99})  # its live value is not a final evaluation
-    stopped["tags"].update(stopped_by="asha", stopped_at_step="20")
+    every_seed = [r for r in runs if r["tags"]["setup"] == "Lu" and r["params"]["optim.lr"] == str(3e-3)]
+    one_seed = next(r for r in runs if r["tags"]["setup"] == "Uu" and r["params"]["optim.lr"] == str(1e-3))
+    for stopped in [*every_seed, one_seed]:  # ASHA stops trials, i.e. one seed of a setting at a time
+        stopped.update(status="KILLED", metrics={ZS: 0.99})  # its live value is not a final evaluation
+        stopped["tags"].update(stopped_by="asha", stopped_at_step="20")
     cells = resolve_study(plan, runs, "towers_lr")
-    (cell,) = [c for c in cells if c.run is stopped]
+    (cell,) = [c for c in cells if c.run is every_seed[0]]
     assert (cell.status, cell.reason, cell.metric(ZS)) == ("stopped", "stopped by asha at step 20", None)
     check_missing({"towers_lr": [c for c in cells if c.status != "missing"]})  # a stopped cell is not missing
     rep = build("towers_lr", plan, runs)
     rows = rows_by_first(rep.tables[0])
     assert rows["Lu"]["lr 0.003"] == "stopped" and rows["Lu"]["best lr"] == "0.001"
+    n = len(every_seed)
+    assert rows["Uu"]["lr 0.001"].endswith(f"(n={n - 1})")  # the stopped seed's 0.99 is not among the values
     assert any("stopped by asha at step 20" in n for n in rep.notes)
