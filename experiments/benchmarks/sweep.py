@@ -4,6 +4,7 @@ Run:
     python experiments/benchmarks/sweep.py                                  # the demo's study: paper-small towers
     python experiments/benchmarks/sweep.py --cells 2 --steps 40             # a quicker look (2 cells, 40 steps)
     python experiments/benchmarks/sweep.py --cells 2 --max-concurrent 2     # start-up of one beside another's steps
+    python experiments/benchmarks/sweep.py --from-sweep demo-towers         # read a sweep already run (make demo)
 
 Starts a local Ray cluster (its start-up is printed apart and not counted), then runs the cells of
 ``--preset``/``--study`` (default: ``paper-small``/``towers``, the demo's 7 cells of 60 steps; ``--cells N`` keeps
@@ -15,7 +16,9 @@ less the final evaluation) times, then for the sweep:
   - the training fraction = union of every trial's training stretches / sweep wall time (goal >= 0.8);
   - the fixed cost per trial = start-up + shut-down, evaluations apart (goal <= 10 s on a 2-core CPU);
   - the time between trials (no trial function running: Tune scheduling, trial actors starting and stopping).
-Needs the demo shards (`make data`). The full demo study takes about 15 minutes on a 2-core CPU; --cells 2 about 4.
+With ``--from-sweep NAME`` it runs nothing and reads the same figures from a sweep already in MLflow (``--mlflow-uri``,
+default ./mlruns), its wall time taken from the first trial's start to the last trial's end. Needs the demo shards
+(`make data`). The full demo study takes about 15 minutes on a 2-core CPU; --cells 2 about 4.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--steps", type=int, default=0, help="optim.steps of every cell (default: the study's)")
     p.add_argument("--max-concurrent", type=int, default=0, help="default: as many as the CPUs fit (design_grid)")
     p.add_argument("--set", action="append", default=[], dest="sets", metavar="KEY=VALUE")
+    p.add_argument("--from-sweep", default="", help="read this sweep's records instead of running one")
+    p.add_argument("--mlflow-uri", default="", help="with --from-sweep: its MLflow store (default: ./mlruns)")
     return p.parse_args()
 
 
@@ -64,15 +69,32 @@ def show(b: SweepBreakdown, concurrent: int) -> None:
     print("start-up = (trial start -> rank 0's train function: Train controller and workers) + model build + "
           "(the rest: DDP, MLflow, evaluation sets, Ray Data to the first batch)")
     n = len(b.trials)
-    print(f"{n} trials, {concurrent} at a time: sweep wall {b.wall_s:.1f} s, training (union) {b.train_union_s:.1f} s,"
+    at_once = f"{concurrent} at a time" if concurrent else "as the sweep ran them"
+    print(f"{n} trials, {at_once}: sweep wall {b.wall_s:.1f} s, training (union) {b.train_union_s:.1f} s,"
           f" between trials {b.between_trials_s:.1f} s ({b.between_trials_s / n:.1f} s a trial)")
     print(f"training fraction {b.training_fraction:.2f} (goal >= 0.8); fixed cost per trial {b.mean('fixed_s'):.1f} s "
           f"= start-up {b.mean('startup_s'):.1f} + shut-down {b.mean('shutdown_s'):.1f} (goal <= 10 s); "
           f"evaluation {b.mean('eval_s'):.1f} s a trial")
 
 
+def recorded(args: argparse.Namespace) -> None:
+    """The breakdown of a sweep already run, from its MLflow records alone."""
+    from litlab.cluster.profile import trial_times
+    from litlab.cluster.tracking import local_store_uri
+
+    uri = args.mlflow_uri or local_store_uri(design_grid.REPO / "mlruns")
+    trials = trial_times(uri, args.from_sweep)
+    if not trials:
+        raise SystemExit(f"error: no finished cell run of sweep {args.from_sweep!r} in {uri}")
+    wall = max(t.end for t in trials) - min(t.start for t in trials)
+    print(f"sweep {args.from_sweep!r} in {uri}: wall time from the first trial's start to the last trial's end")
+    show(sweep_breakdown(trials, wall), concurrent=0)
+
+
 def main() -> None:
     args = parse_args()
+    if args.from_sweep:
+        return recorded(args)
     cells = cells_of(args)
     from litlab.cluster.profile import trial_times
     from litlab.cluster.session import cluster_nodes, connect
