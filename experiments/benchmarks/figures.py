@@ -36,12 +36,12 @@ class Figure:
         return statistics.median(self.values)
 
 
-def spread(values: Sequence[float], fmt: str = ".2f") -> str:
-    """'median [min-max], n values' (just the value when there is one)."""
+def spread(values: Sequence[float], fmt: str = ".2f", unit: str = "") -> str:
+    """'median<unit> [min-max], n values' ('value<unit> (1 value)' when there is one)."""
     med = statistics.median(values)
     if len(values) == 1:
-        return f"{med:{fmt}} (1 value)"
-    return f"{med:{fmt}} [{min(values):{fmt}}-{max(values):{fmt}}], {len(values)} values"
+        return f"{med:{fmt}}{unit} (1 value)"
+    return f"{med:{fmt}}{unit} [{min(values):{fmt}}-{max(values):{fmt}}], {len(values)} values"
 
 
 def report(name: str, values: Sequence[float], *, goal: str = "", unit: str = "", fmt: str = ".2f") -> Figure:
@@ -51,8 +51,7 @@ def report(name: str, values: Sequence[float], *, goal: str = "", unit: str = ""
     if goal:
         check_goal(goal)
     fig = Figure(name, tuple(float(v) for v in values), goal, unit)
-    print(f"{name}: {spread(fig.values, fmt)}{' ' + unit if unit else ''}"
-          f"{f' (goal {goal}{unit})' if goal else ''}", flush=True)
+    print(f"{name}: {spread(fig.values, fmt, unit)}{f' (goal {goal}{unit})' if goal else ''}", flush=True)
     print(MARK + json.dumps({"name": name, "values": list(fig.values), "goal": goal, "unit": unit}), flush=True)
     return fig
 

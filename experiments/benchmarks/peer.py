@@ -76,7 +76,7 @@ def litlab_side(name: str, cfg: RunConfig, batch: Batch, features: int | None = 
     counter = iter(range(10**9))
 
     def loss_fn(micro: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        zimg, ztxt, logit_scale = model(micro["image"], micro["ids"], micro["mask"])  # (B, D), (B, D), ()
+        zimg, ztxt, logit_scale, _ = model(micro["image"], micro["ids"], micro["mask"])  # (B, D) x2, (), bias
         return contrastive_loss(zimg.float(), ztxt.float(), logit_scale.float()), logit_scale
 
     def step() -> None:

@@ -18,7 +18,7 @@ from benchmarks.figures import MARK, Figure, check_goal, met, parse, report, spr
 def test_report_prints_spread_and_a_line_parse_reads_back(capsys):
     fig = report("ray / plain", [1.1, 0.9, 1.0], goal=">= 1.0", unit="x")
     out = capsys.readouterr().out
-    assert "ray / plain: 1.00 [0.90-1.10], 3 values x (goal >= 1.0x)" in out
+    assert "ray / plain: 1.00x [0.90-1.10], 3 values (goal >= 1.0x)" in out
     assert parse("noise\n(RayTrainWorker pid=1) " + out) == [fig]
     assert fig.median == 1.0
 
