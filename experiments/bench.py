@@ -97,6 +97,7 @@ class Run:
     seconds: float
     figures: tuple[Figure, ...]
     log: Path
+    quiet: bench_machine.Quiet | None = None  # the check just before it started
 
 
 def figures_of(bench: Bench, output: str) -> list[Figure]:
@@ -118,7 +119,11 @@ def held(lock: Path | None) -> Iterator[None]:
         yield
         return
     with lock.open("a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"waiting for the lock {lock} (another job holds it)", flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
         try:
             yield
         finally:
@@ -132,6 +137,9 @@ def run_once(bench: Bench, args: tuple[str, ...], number: int, logs: Path, lock:
     cmd = [sys.executable, str(bench.script), *args]
     print(f"\n=== {bench.name} run {number}: {' '.join(cmd[1:])}", flush=True)
     with held(lock if bench.ray else None), log.open("w") as sink:
+        quiet = bench_machine.quiet_now()  # with the lock held: what this run will share the machine with
+        if not quiet.ok:
+            print(f"warning: machine {quiet.describe()}", flush=True)
         tic = time.perf_counter()
         proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         lines = []
@@ -152,7 +160,7 @@ def run_once(bench: Bench, args: tuple[str, ...], number: int, logs: Path, lock:
     except ValueError as err:
         print(f"{bench.name} run {number}: {err}", file=sys.stderr)
         figs, code = [], code or 1
-    return Run(bench.name, number, code, seconds, tuple(figs), log)
+    return Run(bench.name, number, code, seconds, tuple(figs), log, quiet)
 
 
 def entry(summaries: dict[str, list[Summary]], runs: list[Run], notes: list[str], *, title: str, machine: str,
@@ -199,9 +207,9 @@ def selected(only: str) -> list[Bench]:
     return [BENCHES[n] for n in names]
 
 
-def run_all(benches: list[Bench], args: argparse.Namespace, logs: Path) -> tuple[list[Run], list[str], list[str]]:
-    """Every runnable benchmark ``args.runs`` times in rounds; (runs, notes, the quiet check before each run)."""
-    notes, checks, runs = [], [], []
+def run_all(benches: list[Bench], args: argparse.Namespace, logs: Path) -> tuple[list[Run], list[str]]:
+    """Every runnable benchmark ``args.runs`` times in rounds; (runs, notes)."""
+    notes, runs = [], []
     has_gpu = bench_machine.gpu() is not None
     for b in benches:
         if b.gpu and not has_gpu:
@@ -209,12 +217,8 @@ def run_all(benches: list[Bench], args: argparse.Namespace, logs: Path) -> tuple
     todo = [b for b in benches if has_gpu or not b.gpu]
     for number in range(1, args.runs + 1):
         for b in todo:
-            quiet = bench_machine.quiet_now()
-            checks.append(quiet)
-            if not quiet.ok:
-                print(f"warning: before {b.name} run {number}: machine {quiet.describe()}", flush=True)
             runs.append(run_once(b, b.quick if args.quick else b.args, number, logs, args.lock, args.timeout))
-    return runs, notes, checks
+    return runs, notes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     logs = REPO / "reports" / "bench" / stamp.replace(" ", "_").replace(":", "")
     logs.mkdir(parents=True, exist_ok=True)
-    runs, notes, checks = run_all(benches, args, logs)
+    runs, notes = run_all(benches, args, logs)
+    checks = [r.quiet for r in runs if r.quiet is not None]
     summaries = {b.name: summarise([r.figures for r in runs if r.bench == b.name and not r.returncode])
                  for b in benches}
     summaries = {k: v for k, v in summaries.items() if v}

@@ -143,3 +143,31 @@ def test_ray_pids_finds_raylet_and_gcs_server(tmp_path):
         (tmp_path / str(pid) / "comm").write_text(name + "\n")
     (tmp_path / "13").mkdir()  # a process that ended: no comm
     assert bench_machine.ray_pids(tmp_path) == (10, 12)
+
+
+FAKE = '''"""Run:
+    python experiments/benchmarks/fake.py
+"""
+import json, sys
+print("working", sys.argv[1:])
+print("@figure " + json.dumps({"name": "speed", "values": [1.0, 2.0, 3.0], "goal": ">= 2", "unit": "x"}))
+'''
+
+
+def test_main_runs_each_benchmark_in_rounds_and_writes_the_entry(tmp_path, monkeypatch, capsys):
+    (tmp_path / "fake.py").write_text(FAKE)
+    (tmp_path / "broken.py").write_text("raise SystemExit(3)\n")
+    monkeypatch.setattr(bench, "HERE", tmp_path)
+    monkeypatch.setattr(bench, "REPO", tmp_path)
+    monkeypatch.setattr(bench, "BENCHES", {"fake": bench.Bench("fake", quick=("--small",)),
+                                           "broken": bench.Bench("broken", ray=True)})
+    out = tmp_path / "B.md"
+    code = bench.main(["--quick", "--runs", "2", "--out", str(out), "--lock", str(tmp_path / "lock")])
+    assert code == 1  # a benchmark failed
+    printed = capsys.readouterr().out
+    assert printed.count("=== fake run") == 2 and "working ['--small']" in printed
+    assert printed.index("=== fake run 1") < printed.index("=== broken run 1") < printed.index("=== fake run 2")
+    text = out.read_text()
+    assert "| fake | speed | 2x | 2-2 | 2 x 3 | >= 2x | yes |" in text
+    assert "- broken run 1 exited 3" in text and "2 run(s) of each benchmark (quick" in text
+    assert (tmp_path / "reports" / "bench").is_dir()
