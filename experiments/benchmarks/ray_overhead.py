@@ -7,12 +7,13 @@ Run:
 Every side trains the same config (efficientnet_lite0 locked + transformer_tiny, 64 px, --steps steps of 64 pairs
 from the demo shards, `make data`) with `litlab.loop.train`, using the whole machine:
   plain      one process: reads the parquet shards, decodes inline (`preprocess_batch`), torch on every CPU;
-  ray        a fresh local Ray cluster; `litlab.cluster.train.fit_cell` with 1 worker, sized as a sweep sizes it
-             (the CPUs less one for Ray Data, torch threads = its CPUs), Ray Data decoding alongside, rank 0 logging
-             to MLflow; the cluster is shut down after;
+  ray        a fresh local Ray cluster; `litlab.cluster.train.fit_cell` with 1 worker (Ray's CPUs less one for
+             Ray Data; torch on every CPU, as the plain loop), Ray Data decoding alongside, rank 0 logging to MLflow;
+             the cluster is shut down after;
   plain DDP  2 processes (gloo, spawned) with 1 torch thread each: each reads the shards and decodes its half of
              every 64-row batch inline; DistributedDataParallel, the global contrastive loss, as Ray's workers do;
-  ray 2      `fit_cell` with 2 workers (0.5 CPU and 1 thread each, as a sweep sizes them on 2 CPUs).
+  ray 2      `fit_cell` with 2 workers (0.5 CPU and 1 thread each on 2 CPUs, as a sweep sizes them; as the DDP
+             processes' threads).
 pairs/s of a side: rank 0's logged steps after the first logging interval (start-up, warm-up), from the times the
 values were logged (Ray: the timestamps in the run's MLflow history). Ray's start-up (cluster, trainer, data) until
 the first logged step is printed apart. Sides alternate, reversed every other repeat (A B C D, D C B A, ...); the
@@ -117,10 +118,13 @@ def ray_run(cfg: RunConfig, folder: str) -> tuple[float, float]:
 
 
 def sized(cfg: RunConfig, workers: int) -> RunConfig:
-    """``workers`` Ray workers sharing the CPUs left after Ray Data's, torch threads = each worker's whole CPUs."""
-    per = max(0.5, ((os.cpu_count() or 1) - DATA_CPUS) / workers)
+    """``workers`` Ray workers sharing the CPUs left after Ray Data's (Ray's bookkeeping), each with the torch
+    threads of its plain counterpart: all the CPUs for 1 worker (the plain loop's), CPUs / workers for more (the
+    DDP processes')."""
+    cpus = os.cpu_count() or 1
+    per = max(0.5, (cpus - DATA_CPUS) / workers)
     return apply_overrides(cfg, {"train.workers": workers, "train.cpus_per_worker": per,
-                                 "train.torch_threads": max(1, int(per))})
+                                 "train.torch_threads": max(1, cpus // workers)})
 
 
 def sides(cfg: RunConfig, workers: list[int], startups: list[float]) -> dict[str, Callable[[], float]]:
