@@ -239,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     if not first.ok:
         print("warning: the machine is not quiet; figures measured now are noisy (the entry says so)", flush=True)
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    code = bench_machine.commit(REPO)  # the code measured: taken before the runs
     logs = REPO / "reports" / "bench" / stamp.replace(" ", "_").replace(":", "")
     logs.mkdir(parents=True, exist_ok=True)
     runs, notes = run_all(benches, args, logs)
@@ -249,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     busiest = max(checks, key=lambda q: (not q.ok, q.load[0]), default=first)
     quiet = f"before the runs {first.describe()}; busiest check before a run: {busiest.describe()}"
     mode = "quick" if args.quick else "full"
-    title = (f"{stamp} - `{bench_machine.commit(REPO)}` - {args.runs} run(s) of each benchmark ({mode}"
+    title = (f"{stamp} - `{code}` - {args.runs} run(s) of each benchmark ({mode}"
              f"{', ' + args.only if args.only else ''})")
     text = entry(summaries, runs, notes, title=title, machine=bench_machine.machine(), quiet=quiet)
     print("\n" + text)
