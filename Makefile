@@ -32,12 +32,13 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export PATH := $(abspath $(BIN)):$(PATH)
 include infra/ports.mk
 
-.PHONY: help runtime setup debs test-debs npm data demo test unit system lint cluster-up cluster-down submit mlflow-ui clean
+.PHONY: help runtime setup debs test-debs npm data demo test unit system lint bench cluster-up cluster-down submit mlflow-ui clean
 
 help:
 	@echo "make demo        set up, build the demo shards, run the paper-small towers study (7 settings), print its table"
 	@echo "make test        set up, lint, run unit + system tests (the CI command)"
 	@echo "make unit        unit tests only (no Ray, ~1 min)"
+	@echo "make bench       every benchmark RUNS=3 times, a dated entry in BENCHMARKS.md (QUICK=1: small, once, ~10 min)"
 	@echo "make cluster-up  2-node local Ray (dashboard :$(RAY_DASHBOARD_PORT)), MLflow (:$(MLFLOW_PORT)), S3 (:$(S3_PORT)) on 127.0.0.1"
 	@echo "make submit      ray job submit the smoke grid to that cluster;  make cluster-down  stops it"
 
@@ -112,6 +113,12 @@ system: setup debs test-debs npm
 
 lint: setup
 	$(BIN)/ruff check platform experiments ablations tests
+
+# RUNS=N (default 3), QUICK=1 (small sizes, once, nothing written), ONLY=a,b, BENCH_LOCK=/tmp/litlab-ray.lock (a flock
+# held by each benchmark that starts Ray, on a machine shared with others)
+bench: setup data
+	$(BIN)/python experiments/bench.py $(if $(QUICK),--quick) $(if $(RUNS),--runs $(RUNS)) $(if $(ONLY),--only $(ONLY)) \
+	  $(if $(BENCH_LOCK),--lock $(BENCH_LOCK))
 
 cluster-up: setup data
 	bash infra/local/cluster.sh up

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+from figures import report
 from litlab.config import RunConfig, apply_overrides
 from litlab.data.shards import Record, encode_jpeg, iter_rows, read_stats, write_shards
 from litlab.data.transforms import preprocess_batch, train_transform_kwargs
@@ -200,6 +201,12 @@ def main(argv: list[str] | None = None) -> int:
           f"bound what any pipeline gets here; ray reaches {med['ray'] / med['processes']:.0%} of them")
     print(f"  peak memory, {n_small} rows: {mem_small / 2**30:.2f} GiB;  {n_big} rows: {mem_big / 2**30:.2f} GiB;  "
           f"ratio {mem_big / mem_small:.2f} (goal within 10 %)")
+    print(f"median [min-max] over the {args.repeats} alternated passes (ratios paired per pass; memory: one pass "
+          "each):")
+    report("ray/plain rows/s", [r / p for r, p in zip(rates["ray"], rates["plain"], strict=True)], goal=">= 1.6",
+           unit="x")
+    report("ray/processes rows/s", [r / p for r, p in zip(rates["ray"], rates["processes"], strict=True)], unit="x")
+    report(f"peak memory {n_big} / {n_small} rows", [mem_big / mem_small], goal="<= 1.1", unit="x")
     return 0
 
 

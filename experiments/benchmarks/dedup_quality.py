@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from dedup_pool import KINDS, Pool, build_pool, spaced
+from figures import report
 from litlab.config import default_data_root
 from litlab.data.dedup import EvalIndex, get_method
 from litlab.data.dedup.methods import DedupMethod
@@ -253,6 +254,10 @@ def main() -> None:
     for r in defaults.values():
         if r is not None:
             print(fmt_row(r))
+    for r in defaults.values():  # one value each: the pool and the methods are deterministic
+        if r is not None:
+            report(f"{r.method} @ {r.thr:g} precision", [100 * r.precision], unit=" %", fmt=".1f")
+            report(f"{r.method} @ {r.thr:g} recall", [100 * r.recall], unit=" %", fmt=".1f")
     print("\n" + search_timing())
     print(f"\ntotal {time.perf_counter() - tic:.0f} s")
 

@@ -9,8 +9,9 @@ per image (30,000), and scores image<->text recall@1/5/10 three times in one pro
   cold    the image tower embeds every image (what an unlocked tower pays at every evaluation);
   cached  the same evaluation again: image embeddings come from the on-disk cache (a locked tower);
   text    the text tower alone on the 30k captions (the floor a cached evaluation cannot beat).
-Prints each time and the ratios; the metrics of cold and cached must be identical. Takes about 2-3 minutes on
-a 2-core CPU at 64 px (most of it the cold pass).
+All three --repeats times (each repeat with a new cache folder; the text tower timed first in every other repeat).
+Prints per time the median and min-max and the ratios paired per repeat; the metrics of cold and cached must be
+identical. Takes about 5-7 minutes on a 2-core CPU at 64 px with 3 repeats (most of it the cold passes).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
+from typing import Any
 
 import numpy as np
 import torch
+from figures import report
 from litlab.config import RunConfig, apply_overrides
 from litlab.evaluators.cache import ImageEmbeddingCache
 from litlab.evaluators.retrieval import text_embeddings
@@ -53,6 +56,7 @@ def main() -> None:
     p.add_argument("--size", type=int, default=64)
     p.add_argument("--images", type=int, default=10_000)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=3, help="cold, cached and text-only timings, each repeat anew")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     cfg = apply_overrides(RunConfig(), {"setup": args.setup, "image.arch": args.image_arch,
@@ -62,21 +66,42 @@ def main() -> None:
     print(f"{len(data.images)} images, {len(data.captions)} captions at {args.size} px; loading took {load_s:.1f} s",
           flush=True)
     tokenize = get_tokenizer(cfg.text.tokenizer, cfg.text.max_len)
+    secs: dict[str, list[float]] = {"cold": [], "cached": [], "text": []}
+    for r in range(args.repeats):
+        cached = one_repeat(model, data, tokenize, secs, text_first=r % 2 == 1)
+        print(f"repeat {r + 1}/{args.repeats}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in secs.items()), flush=True)
+    print(f"\nmedian [min-max] over {args.repeats} repeats (the text tower timed first in every other one; ratios "
+          "paired per repeat):")
+    report("cold (image tower + text tower + recall) s", secs["cold"], unit=" s", fmt=".1f")
+    report("cached (cache + text tower + recall) s", secs["cached"], unit=" s", fmt=".1f")
+    report("text tower alone s", secs["text"], unit=" s", fmt=".1f")
+    report("cold / cached", [a / b for a, b in zip(secs["cold"], secs["cached"], strict=True)], unit="x")
+    report("cached / text-only", [a / b for a, b in zip(secs["cached"], secs["text"], strict=True)], unit="x")
+    print("metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(cached.items())))
+
+
+def one_repeat(model: torch.nn.Module, data: RetrievalSet, tokenize: Any, secs: dict[str, list[float]],
+               text_first: bool) -> dict[str, float]:
+    """cold (a new cache folder), then cached (a new cache object on it: served from disk), and the text tower
+    alone before or after them; appends each time to ``secs``; returns the cached metrics (equal to the cold)."""
     with tempfile.TemporaryDirectory() as folder, torch.no_grad():
+        def text() -> None:
+            secs["text"].append(timed(lambda: text_embeddings(model, data.captions, tokenize, 256))[1])
+        if text_first:
+            text()
         ctx = Context(tokenize=tokenize, templates="simple", batch_size=256, cache=ImageEmbeddingCache(folder))
         cold, cold_s = timed(lambda: retrieval(model, [data], ctx))
         fresh = Context(tokenize=tokenize, templates="simple", batch_size=256, cache=ImageEmbeddingCache(folder))
-        cached, cached_s = timed(lambda: retrieval(model, [data], fresh))  # a new cache object: served from disk
-        _, text_s = timed(lambda: text_embeddings(model, data.captions, tokenize, 256))
+        cached, cached_s = timed(lambda: retrieval(model, [data], fresh))
+        if not text_first:
+            text()
     if cold != cached:
         raise SystemExit(f"cached metrics differ from computed ones: {cold} vs {cached}")
-    hit = "disk hit" if fresh.cache.hits == 1 else f"NOT cached ({args.setup}: image side not frozen)"
-    print(f"cold   (image tower + text tower + recall): {cold_s:7.1f} s")
-    print(f"cached (cache + text tower + recall):       {cached_s:7.1f} s   [{hit}]")
-    print(f"text tower alone on the captions:           {text_s:7.1f} s")
-    print(f"cold / cached = {cold_s / cached_s:.2f}x   cached / text-only = {cached_s / text_s:.2f}x")
-    print("metrics: " + ", ".join(f"{k}={v:.4f}" for k, v in sorted(cached.items())))
-
+    if fresh.cache.hits != 1:
+        raise SystemExit("the image side was NOT cached (its tower is not frozen in this setup); pick a setup with L")
+    secs["cold"].append(cold_s)
+    secs["cached"].append(cached_s)
+    return cached
 
 if __name__ == "__main__":
     main()

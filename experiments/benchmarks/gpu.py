@@ -34,6 +34,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from figures import report as figure
 from litlab.config import Optim, RunConfig, apply_overrides
 from litlab.data.shards import encode_jpeg
 from litlab.data.transforms import decode_rows
@@ -107,7 +108,7 @@ def step_figures(setup: str, args: argparse.Namespace, device: torch.device) -> 
     peak = peak_bf16(device_name(device))
     return {"flops": float(flops), "step_s": step_s, "step_min_s": min(times), "step_max_s": max(times),
             "pairs_per_s": args.batch / step_s, "flops_per_s": flops / step_s,
-            "mfu": flops / step_s / peak if peak else None, "embed_dim": model.embed_dim}
+            "mfu": flops / step_s / peak if peak else None, "embed_dim": model.embed_dim, "step_times": times}
 
 
 def _gather_rank(rank: int, world: int, init: str, backend: str, rows: int, dim: int, iters: int) -> dict[str, float]:
@@ -221,6 +222,10 @@ def report(figures: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"precompute Embedder ({e['arch']} @ {e['size']} px, {e['rows']} JPEGs of {args.source_px} px a call, "
           f"on {e['device']}): {e['whole_per_s']:.1f} embeddings/s whole call (decode + tower), "
           f"{e['tower_per_s']:.1f}/s tower alone")
+    for setup, f in figures["steps"].items():  # per timed step: its pairs/s and MFU
+        figure(f"{setup} pairs/s", [args.batch / t for t in f["step_times"]], fmt=".1f")
+        if peak:
+            figure(f"{setup} MFU", [100 * f["flops"] / t / peak for t in f["step_times"]], unit=" %", fmt=".1f")
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from figures import report as figure
 from litlab.config import RunConfig, apply_overrides, default_data_root
 from litlab.data.shards import iter_rows
 from litlab.data.transforms import preprocess_batch
@@ -75,7 +76,7 @@ def litlab_side(name: str, cfg: RunConfig, batch: Batch, features: int | None = 
     counter = iter(range(10**9))
 
     def loss_fn(micro: Batch) -> tuple[torch.Tensor, torch.Tensor]:
-        zimg, ztxt, logit_scale = model(micro["image"], micro["ids"], micro["mask"])  # (B, D), (B, D), ()
+        zimg, ztxt, logit_scale, _ = model(micro["image"], micro["ids"], micro["mask"])  # (B, D) x2, (), bias
         return contrastive_loss(zimg.float(), ztxt.float(), logit_scale.float()), logit_scale
 
     def step() -> None:
@@ -208,6 +209,7 @@ def report(rates: dict[str, list[float]], batch: int, size: int) -> None:
         at = "" if size == 224 else f" at {size} px"
         print(f"  {ours:16s} vs {theirs:13s} {statistics.median(ratios):6.2f}x "
               f"[{min(ratios):.2f}-{max(ratios):.2f}]{at}{target}")
+        figure(f"{ours} / {theirs}{at}", ratios, goal=f">= {goal}" if goal and size == 224 else "", unit="x")
 
 
 def main() -> None:

@@ -10,8 +10,10 @@ each through `litlab.loop.train` for --steps steps of --batch pairs:
   cache   rows of (zimg, caption) as the embedding cache stores them, tokenized per step (`tokenize_batch`, the
           transform the Ray Data cache path runs), image tower never loaded;
   text    the floor: the text tower and the loss alone on ready tensors (fixed features, pre-tokenized ids).
-Prints pairs/s of each and the ratios; the goal is cache step time <= 1.15x the text-only step. Building the
-cache is timed separately (a one-time cost shared by every trial and sweep). About 1-2 minutes on a 2-core CPU.
+Each side runs --repeats times, alternated (A B C, C B A, ...); prints per side the median and min-max
+pairs/s and the ratios paired per repeat; the goal is cache step time <= 1.15x the text-only step. Building the
+cache is timed separately (a one-time cost shared by every trial and sweep). About 3-5 minutes on a 2-core CPU
+(3 repeats).
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
+from figures import report
 from litlab.config import Optim, RunConfig, apply_overrides, default_data_root
 from litlab.data.shards import iter_rows
 from litlab.data.transforms import preprocess_batch, tokenize_batch
 from litlab.loop import train
 from litlab.models.build import build_model
+
+KINDS = ("tower", "cache", "text")
 
 
 def rows(root: str, n: int) -> list[dict]:
@@ -74,6 +79,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=3, help="timed runs of each side, alternated")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     cfg = apply_overrides(RunConfig(), {"setup": "Lu", "image.arch": args.image_arch, "text.arch": args.text_arch,
@@ -86,12 +92,18 @@ def main() -> None:
                                   size=args.size, tokenizer=cfg.text.tokenizer, max_len=cfg.text.max_len)["image"]
         feats = torch.cat([tower(torch.from_numpy(images[i:i + 128])) for i in range(0, len(images), 128)]).numpy()
     print(f"cache build: {len(data)} images in {time.perf_counter() - tic:.1f} s (once per tower, size and split)")
-    speed = {kind: timed_run(kind, data, feats, cfg, args) for kind in ("tower", "cache", "text")}
+    speed: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    for r in range(args.repeats):  # alternated, reversed every other repeat: no side always follows the same one
+        for kind in KINDS if r % 2 == 0 else KINDS[::-1]:
+            speed[kind].append(timed_run(kind, data, feats, cfg, args))
+        print(f"repeat {r + 1}/{args.repeats}: " + ", ".join(f"{k} {v[-1]:.1f}" for k, v in speed.items()) + " pairs/s",
+              flush=True)
+    print(f"\nmedian [min-max] over {args.repeats} alternated repeats (ratios paired per repeat):")
     for kind, pairs in speed.items():
-        print(f"{kind:6s} {pairs:8.1f} pairs/s   step {1000 * args.batch / pairs:7.1f} ms")
-    print(f"cache vs tower: {speed['cache'] / speed['tower']:.2f}x faster;  "
-          f"cache step / text-only step = {speed['text'] / speed['cache']:.2f}x (goal <= 1.15x)")
-
+        report(f"{kind} pairs/s", pairs, fmt=".1f")
+    report("cache vs tower (faster)", [c / t for c, t in zip(speed["cache"], speed["tower"], strict=True)], unit="x")
+    report("cache step / text-only step", [t / c for t, c in zip(speed["text"], speed["cache"], strict=True)],
+           goal="<= 1.15", unit="x")
 
 if __name__ == "__main__":
     main()

@@ -1,16 +1,24 @@
-"""Ray overhead: a 1-worker Ray Train run vs `litlab.loop.train` in one plain process, on the same shards.
+"""Ray overhead: Ray Train against the same loop with no framework, on 1 worker and on 2, side by side.
 
 Run:
-    python experiments/benchmarks/ray_overhead.py                   # Lu, efficientnet_lite0 @ 64 px, 60 steps
-    python experiments/benchmarks/ray_overhead.py --setup uu --steps 40
+    python experiments/benchmarks/ray_overhead.py                          # Lu @ 64 px, 60 steps, 1 and 2 workers
+    python experiments/benchmarks/ray_overhead.py --workers 1 --repeats 1 --steps 30     # a quick look (~2 min)
 
-Both train the same config for --steps steps of 64 pairs from the demo shards (`make data`):
-  plain  one process: read the parquet shards, decode + resize + tokenize (`preprocess_batch`), `loop.train`;
-  ray    a local Ray cluster: Ray Data streams and decodes the shards, a TorchTrainer with 1 worker (all the CPUs)
-         runs the same loop; its pairs/s come from the metrics it logs to MLflow.
-Throughput skips the first logging interval (start-up, warm-up) in both. Prints pairs/s and ray/plain (goal
->= 0.9x). Start-up time of the Ray run (cluster, trainer, dataset) is printed apart. About 3 minutes on a 2-core
-CPU.
+Every side trains the same config (efficientnet_lite0 locked + transformer_tiny, 64 px, --steps steps of 64 pairs
+from the demo shards, `make data`) with `litlab.loop.train`, using the whole machine:
+  plain      one process: reads the parquet shards, decodes inline (`preprocess_batch`), torch on every CPU;
+  ray        a fresh local Ray cluster; `litlab.cluster.train.fit_cell` with 1 worker (Ray's CPUs less one for
+             Ray Data; torch on every CPU, as the plain loop), Ray Data decoding alongside, rank 0 logging to MLflow;
+             the cluster is shut down after;
+  plain DDP  2 processes (gloo, spawned) with 1 torch thread each: each reads the shards and decodes its half of
+             every 64-row batch inline; DistributedDataParallel, the global contrastive loss, as Ray's workers do;
+  ray 2      `fit_cell` with 2 workers (0.5 CPU and 1 thread each on 2 CPUs, as a sweep sizes them; as the DDP
+             processes' threads).
+pairs/s of a side: rank 0's logged steps after the first logging interval (start-up, warm-up), from the times the
+values were logged (Ray: the timestamps in the run's MLflow history). Ray's start-up (cluster, trainer, data) until
+the first logged step is printed apart. Sides alternate, reversed every other repeat (A B C D, D C B A, ...); the
+ratios ray / plain are paired per repeat and printed as median [min-max] with their count (goal >= 1.0x for both).
+About 2.5 minutes per repeat on a 2-core CPU (most of it Ray starting); 2 repeats by default.
 """
 
 from __future__ import annotations
@@ -18,28 +26,44 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
+import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from figures import report
 from litlab.config import RunConfig, apply_overrides, default_data_root
 from litlab.data.shards import iter_rows
 from litlab.data.transforms import preprocess_batch
+from litlab.distributed import all_gather_with_grad
 from litlab.loop import train
 from litlab.models.build import build_model
+from litlab.sizing import DATA_CPUS
+from torch.nn.parallel import DistributedDataParallel
 
 
-def plain_batches(cfg: RunConfig) -> Iterator[dict[str, torch.Tensor]]:
+def plain_batches(cfg: RunConfig, rank: int = 0, world: int = 1) -> Iterator[dict[str, torch.Tensor]]:
+    """Endless batches of this rank's rows: of every batch_size rows read, the rank's 1/world share, decoded."""
     tok = {"tokenizer": cfg.text.tokenizer, "max_len": cfg.text.max_len, "size": cfg.image.size}
+    per = cfg.data.batch_size // world
     for _ in itertools.count():
         chunk: list[dict] = []
         for row in iter_rows(f"{cfg.data.root}/{cfg.data.train}", columns=["jpg", "txt"]):
             chunk.append(row)
             if len(chunk) == cfg.data.batch_size:
-                out = preprocess_batch({"jpg": [r["jpg"] for r in chunk], "txt": [r["txt"] for r in chunk]}, **tok)
+                mine = chunk[rank * per:(rank + 1) * per]
+                out = preprocess_batch({"jpg": [r["jpg"] for r in mine], "txt": [r["txt"] for r in mine]}, **tok)
                 yield {k: torch.from_numpy(v) for k, v in out.items()}
                 chunk = []
+
+
+def rate(cfg: RunConfig, stamps: list[tuple[int, float]]) -> float:
+    """pairs/s between the first and the last logged step."""
+    (s0, t0), (s1, t1) = stamps[0], stamps[-1]
+    return cfg.data.batch_size * (s1 - s0) / (t1 - t0)
 
 
 def plain(cfg: RunConfig) -> float:
@@ -47,12 +71,33 @@ def plain(cfg: RunConfig) -> float:
     stamps: list[tuple[int, float]] = []
     train(build_model(cfg), plain_batches(cfg), cfg.optim, log=lambda s, m: stamps.append((s, time.perf_counter())),
           log_every=cfg.train.log_every)
-    (s0, t0), (s1, t1) = stamps[0], stamps[-1]
-    return cfg.data.batch_size * (s1 - s0) / (t1 - t0)
+    return rate(cfg, stamps)
+
+
+def _ddp_rank(rank: int, world: int, port: int, cfg: RunConfig, out: dict) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    model = DistributedDataParallel(build_model(cfg))
+    stamps: list[tuple[int, float]] = []
+    train(model, plain_batches(cfg, rank, world), cfg.optim, log=lambda s, m: stamps.append((s, time.perf_counter())),
+          log_every=cfg.train.log_every, gather=all_gather_with_grad, rank=rank, world_size=world,
+          seed=cfg.train.seed)
+    if rank == 0:
+        out["rate"] = rate(cfg, stamps)
+    dist.destroy_process_group()
+
+
+def plain_ddp(cfg: RunConfig, world: int = 2) -> float:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = mp.Manager().dict()
+    mp.start_processes(_ddp_rank, args=(world, port, cfg, out), nprocs=world, join=True, start_method="spawn")
+    return out["rate"]
 
 
 def ray_run(cfg: RunConfig, folder: str) -> tuple[float, float]:
-    """(pairs/s after the first log interval, seconds until the first logged step)."""
+    """(pairs/s after the first log interval, seconds from the start until the first logged step)."""
     from litlab.cluster.finish import finish_cell
     from litlab.cluster.session import connect, shutdown
     from litlab.cluster.tracking import cell_tags, client, create_cell_run, ensure_experiment, local_store_uri
@@ -67,29 +112,66 @@ def ray_run(cfg: RunConfig, folder: str) -> tuple[float, float]:
         finish_cell(result, uri=uri, run_id=run_id, invocation=None)  # publishes the history read below
     finally:
         shutdown()
-    loss = client(uri).get_metric_history(run_id, "train/loss")
-    first, last = min(loss, key=lambda m: m.step), max(loss, key=lambda m: m.step)
-    pairs = cfg.data.batch_size * (last.step - first.step) / ((last.timestamp - first.timestamp) / 1000)
-    return pairs, first.timestamp / 1000 - start
+    loss = sorted(client(uri).get_metric_history(run_id, "train/loss"), key=lambda m: m.step)
+    stamps = [(m.step, m.timestamp / 1000) for m in loss]
+    return rate(cfg, stamps), stamps[0][1] - start
+
+
+def sized(cfg: RunConfig, workers: int) -> RunConfig:
+    """``workers`` Ray workers sharing the CPUs left after Ray Data's (Ray's bookkeeping), each with the torch
+    threads of its plain counterpart: all the CPUs for 1 worker (the plain loop's), CPUs / workers for more (the
+    DDP processes')."""
+    cpus = os.cpu_count() or 1
+    per = max(0.5, (cpus - DATA_CPUS) / workers)
+    return apply_overrides(cfg, {"train.workers": workers, "train.cpus_per_worker": per,
+                                 "train.torch_threads": max(1, cpus // workers)})
+
+
+def sides(cfg: RunConfig, workers: list[int], startups: list[float]) -> dict[str, Callable[[], float]]:
+    def ray(n: int) -> Callable[[], float]:
+        def run() -> float:
+            with tempfile.TemporaryDirectory(prefix="litlab-ray-overhead-") as folder:
+                pairs, startup = ray_run(sized(cfg, n), folder)
+            startups.append(startup)
+            return pairs
+        return run
+    out: dict[str, Callable[[], float]] = {}
+    if 1 in workers:
+        out |= {"plain": lambda: plain(cfg), "ray": ray(1)}
+    if 2 in workers:
+        out |= {"plain DDP 2": lambda: plain_ddp(cfg), "ray 2": ray(2)}
+    return out
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--setup", default="Lu")
     p.add_argument("--steps", type=int, default=60)
+    p.add_argument("--workers", default="1,2", help="which comparisons: 1 (ray vs plain), 2 (ray 2 vs plain DDP)")
+    p.add_argument("--repeats", type=int, default=2, help="runs of every side, alternated")
     p.add_argument("--root", default=default_data_root())
     args = p.parse_args()
-    cpus = os.cpu_count() or 1
+    workers = sorted({int(w) for w in args.workers.split(",")})
+    if not set(workers) <= {1, 2} or not workers:
+        raise SystemExit(f"--workers {args.workers}: choose from 1, 2 (comma-separated)")
     cfg = apply_overrides(RunConfig(), {
         "setup": args.setup, "image.size": 64, "data.root": args.root, "data.batch_size": 64,
-        "optim.steps": args.steps, "optim.warmup_steps": 5, "train.log_every": 10, "eval.evals": "",
-        "train.workers": 1, "train.cpus_per_worker": max(1.0, cpus - 1.0), "train.torch_threads": cpus})
-    plain_pairs = plain(cfg)
-    print(f"plain  {plain_pairs:7.1f} pairs/s", flush=True)
-    with tempfile.TemporaryDirectory() as folder:
-        ray_pairs, startup = ray_run(cfg, folder)
-    print(f"ray    {ray_pairs:7.1f} pairs/s   (first step logged {startup:.0f} s after start: cluster, trainer, data)")
-    print(f"ray / plain = {ray_pairs / plain_pairs:.2f}x (goal >= 0.9x)")
+        "optim.steps": args.steps, "optim.warmup_steps": 5, "train.log_every": 10, "eval.evals": ""})
+    startups: list[float] = []
+    runs = sides(cfg, workers, startups)
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    for r in range(args.repeats):
+        for name in list(runs) if r % 2 == 0 else list(runs)[::-1]:
+            rates[name].append(runs[name]())
+            print(f"repeat {r + 1}/{args.repeats}: {name} {rates[name][-1]:.1f} pairs/s", flush=True)
+    print(f"\nmedian [min-max] over {args.repeats} alternated repeats (ratios paired per repeat):")
+    for name, values in rates.items():
+        report(f"{name} pairs/s", values, fmt=".1f")
+    for ours, theirs in (("ray", "plain"), ("ray 2", "plain DDP 2")):
+        if ours in rates:
+            report(f"{ours} / {theirs}", [a / b for a, b in zip(rates[ours], rates[theirs], strict=True)],
+                   goal=">= 1.0", unit="x")
+    report("ray start-up until the first logged step", startups, unit=" s", fmt=".0f")
 
 
 if __name__ == "__main__":

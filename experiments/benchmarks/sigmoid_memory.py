@@ -33,6 +33,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 import torch.nn.functional as F
+from figures import report
 from litlab.distributed import all_gather_with_grad
 from litlab.losses_sigmoid import sigmoid_loss
 from torch.multiprocessing.reductions import StorageWeakRef
@@ -108,11 +109,11 @@ def _worker(rank: int, world: int, port: int, rows: int, dim: int, repeats: int,
             seconds[name].append(time.perf_counter() - tic)
     diff = max((a - b).abs().max().item() for a, b in zip(results["ring"], results["gather"], strict=True))
     if rank == 0:
-        out["result"] = (peaks, {k: statistics.median(v) for k, v in seconds.items()}, diff)
+        out["result"] = (peaks, seconds, diff)
     dist.destroy_process_group()
 
 
-def measure(world: int, rows: int, dim: int, repeats: int) -> tuple[dict[str, int], dict[str, float], float]:
+def measure(world: int, rows: int, dim: int, repeats: int) -> tuple[dict[str, int], dict[str, list[float]], float]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -129,13 +130,21 @@ def main() -> None:
     args = p.parse_args()
     print(f"{'W':>2} {'B':>5} {'D':>4} | {'texts W*B*D':>11} {'logits B*W*B':>12} | {'ring MB':>8} {'gather MB':>9} "
           f"{'gather/ring':>11} | {'ring s':>7} {'gather s':>8} {'ring/gather':>11} | max |diff|")
+    rows_of: dict[str, tuple[dict[str, int], dict[str, list[float]]]] = {}
     for config in args.configs:
         world, rows, dim = (int(x) for x in config.lower().split("x"))
-        peaks, secs, diff = measure(world, rows, dim, args.repeats)
+        peaks, times, diff = measure(world, rows, dim, args.repeats)
+        secs = {k: statistics.median(v) for k, v in times.items()}
         texts, logits = world * rows * dim * 4 / MB, rows * world * rows * 4 / MB
         print(f"{world:>2} {rows:>5} {dim:>4} | {texts:>8.1f} MB {logits:>9.1f} MB | {peaks['ring'] / MB:>8.1f} "
               f"{peaks['gather'] / MB:>9.1f} {peaks['gather'] / peaks['ring']:>10.2f}x | {secs['ring']:>7.3f} "
               f"{secs['gather']:>8.3f} {secs['ring'] / secs['gather']:>10.2f}x | {diff:.1e}", flush=True)
+        rows_of[config] = (peaks, times)
+    print(f"\nmedian [min-max] over {args.repeats} alternated steps (memory: one tracked step each way):")
+    for config, (peaks, times) in rows_of.items():
+        report(f"gather/ring peak memory {config}", [peaks["gather"] / peaks["ring"]], unit="x")
+        report(f"ring/gather seconds per step {config}",
+               [r / g for r, g in zip(times["ring"], times["gather"], strict=True)], unit="x")
 
 
 if __name__ == "__main__":

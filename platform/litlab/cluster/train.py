@@ -17,7 +17,7 @@ from litlab import loop
 from litlab.cluster.attempts import begin_attempt, owns
 from litlab.cluster.checkpoint_store import sweep
 from litlab.cluster.checkpoints import Restored, report_checkpoint, restore
-from litlab.cluster.data import run_layout, split_path, train_dataset
+from litlab.cluster.data import ingest_options, run_layout, split_path, train_dataset
 from litlab.cluster.dedup import ensure_dedup_split
 from litlab.cluster.history import AttemptLogger, History
 from litlab.cluster.not_faults import StopOnNotAFault, fit, surfaced
@@ -171,6 +171,7 @@ def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_
                                        checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
                                        callbacks=[StopOnNotAFault()]),
         datasets={"train": train_dataset(cfg, cache, counter, layout)},
+        dataset_config=ray.train.DataConfig(execution_options=ingest_options(cfg)),
     )
     return fit(trainer)
 
