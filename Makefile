@@ -11,6 +11,8 @@ SITE := $(VENV)/lib/python3.11/site-packages
 # torch 2.14.1's CUDA build pulls ~4 GiB of nvidia-* and triton wheels; installed, the venv is ~7 GiB
 MIN_FREE_GB := 9
 DATA_ROOT ?= $(HOME)/.cache/litlab/data
+# replicates per cell in `make demo`: the report's intervals and verdicts are over them
+SEEDS ?= 3
 DEBS := fonts-noto-color-emoji unicode-data dataset-fashion-mnist tuxpaint-stamps-default openclipart-png openclipart-svg
 DEB_FILES := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf /usr/share/unicode/emoji/emoji-test.txt \
              /usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz \
@@ -35,7 +37,7 @@ include infra/ports.mk
 .PHONY: help runtime setup debs test-debs npm data demo test unit system lint bench cluster-up cluster-down submit mlflow-ui clean
 
 help:
-	@echo "make demo        set up, build the demo shards, run the paper-small towers study (7 settings), print its table"
+	@echo "make demo        set up, build the demo shards, run the paper-small towers study (7 settings x SEEDS=3), print its table"
 	@echo "make test        set up, lint, run unit + system tests (the CI command)"
 	@echo "make unit        unit tests only (no Ray, ~1 min)"
 	@echo "make bench       every benchmark RUNS=3 times, a dated entry in BENCHMARKS.md (QUICK=1: small, once, ~10 min)"
@@ -95,7 +97,7 @@ data: runtime debs npm
 	$(BIN)/python -m litlab.data.build --root $(LITLAB_DATA_ROOT)
 
 demo: data
-	$(BIN)/python experiments/design_grid.py --preset paper-small --study towers --sweep demo-towers
+	$(BIN)/python experiments/design_grid.py --preset paper-small --study towers --sweep demo-towers --seeds $(SEEDS)
 	$(BIN)/python ablations/report.py --sweep demo-towers
 	@echo
 	@echo "MLflow store:  $(CURDIR)/mlruns/mlflow.db   (artifacts in $(CURDIR)/mlruns)"
