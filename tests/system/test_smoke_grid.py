@@ -9,8 +9,11 @@ researchers use to put cells side by side, so that is the page checked.
 
 from __future__ import annotations
 
+import contextlib
 import html
+import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -26,22 +29,33 @@ pytestmark = pytest.mark.system
 
 
 @pytest.fixture(scope="module")
-def sweep(tiny_shards, tmp_path_factory):
+def sweep(tiny_shards, tmp_path_factory, monkeypatch_module):
+    """The smoke sweep, its console (what design_grid.py printed for people) kept in <tmp>/console.txt."""
     import design_grid
 
     tmp = tmp_path_factory.mktemp("sweep")
+    monkeypatch_module.setenv("LITLAB_LOG_DIR", str(tmp / "logs"))
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
     args = ["--preset", "smoke", "--sweep", "sys-smoke", "--mlflow-uri", uri, "--storage", str(tmp / "ray"),
             "--set", f"data.root={tiny_shards}"]
     for s in TINY:
         args += ["--set", s]
+    console = io.StringIO()
     try:
-        code = design_grid.main(args)
+        with contextlib.redirect_stdout(console):
+            code = design_grid.main(args)
     finally:
         from litlab.cluster.session import shutdown
 
         shutdown()
+        (tmp / "console.txt").write_text(console.getvalue())
     return code, uri, tmp
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
 
 
 def test_both_cells_finish_with_metrics_in_mlflow(sweep):
@@ -206,10 +220,77 @@ def test_compare_view_lists_every_cell_with_params_and_metrics(ui):
         assert any(v in metrics for v in _shown(value)), (value, metrics[:2000])
 
 
-def test_runs_page_lists_the_sweep(ui):
-    url, uri = ui
-    from litlab.cluster.tracking import client
+def _screenshot(url: str, path: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    out = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1600,2400",
+                          "--virtual-time-budget=30000", f"--screenshot={path}", url],
+                         capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0 and path.stat().st_size > 0, out.stderr[-2000:]
 
-    experiment = client(uri).get_experiment_by_name("sys-smoke").experiment_id
-    text = _render(f"{url}/#/experiments/{experiment}/runs")
-    assert "sys-smoke" in text and "Run Name" in text, text[-2000:]
+
+def test_the_printed_address_opens_on_every_cell_and_a_zero_shot_chart(ui, sweep):
+    """A new user's path: the address design_grid.py printed (its host swapped for this test's server) opens the
+    runs page with every cell listed and a chart per metric, one line per cell; a screenshot is kept in
+    $LITLAB_TEST_ARTIFACTS (default: test-artifacts/ in the repository)."""
+    from litlab.cluster.tracking import fetch_cell_runs
+
+    url, uri = ui
+    _, _, tmp = sweep
+    printed = re.search(r"compare the cells in MLflow: (\S+)", (tmp / "console.txt").read_text())
+    assert printed, (tmp / "console.txt").read_text()
+    address = url + "/#/" + printed.group(1).split("/#/", 1)[1]
+    metric = re.search(r"orderByKey=metrics\.`([^`]+)`", urllib.parse.unquote(address)).group(1)
+    assert metric.startswith("zeroshot/") and metric.endswith("/top1")
+    text = _render(address)
+    for r in fetch_cell_runs(uri, "sys-smoke"):  # each cell a row, and a line in the zero-shot chart
+        assert f"{r['tags']['cell']} ({metric})" in text, text[:3000]
+    folder = Path(os.environ.get("LITLAB_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
+    folder.mkdir(parents=True, exist_ok=True)
+    _screenshot(address, folder / "mlflow-sweep-compare.png")
+
+
+# ---------------------------------------------------------------- what the console showed, and the front page
+
+
+def test_the_console_shows_each_update_once_and_the_log_file_holds_the_rest(sweep):
+    from litlab.cluster.tracking import fetch_cell_runs
+
+    code, uri, tmp = sweep
+    lines = (tmp / "console.txt").read_text().splitlines()
+    # 2 cells x (start, 3 steps, end, sweep line) + the sweep's header, results, report and address
+    assert len(lines) <= 24, "\n".join(lines)
+    for r in fetch_cell_runs(uri, "sys-smoke"):
+        cell = r["tags"]["cell"]
+        for step in (2, 4, 6):
+            shown = [line for line in lines if re.match(rf"\[\d/2 {re.escape(cell)}\] step {step}/6 ", line)]
+            assert len(shown) == 1, (cell, step, lines)
+        assert sum(f"{cell}] started" in line for line in lines) == 1
+        assert sum(re.match(rf"\[\d/2 {re.escape(cell)}\] finished in \S+: .*zeroshot/", line) is not None
+                   for line in lines) == 1, lines
+    assert re.search(r"^sweep: 2/2 done, 0 running, 0 failed; \S+ elapsed, ETA 0s$", "\n".join(lines), re.M)
+    assert not [line for line in lines if "pid=" in line or "Trial status" in line]  # Ray's and Tune's: logged
+    log = Path(re.search(r"^log: (\S+) ", "\n".join(lines), re.M).group(1))
+    assert log.parent == tmp / "logs" and "Trial status" in log.read_text()  # Tune's tables
+
+
+def test_the_parent_run_is_the_sweeps_front_page(sweep, tmp_path):
+    from litlab.cluster.front_page import sweep_run
+    from litlab.cluster.tracking import client, fetch_cell_runs
+
+    _, uri, _ = sweep
+    c = client(uri)
+    experiment_id, parent = sweep_run(uri, "sys-smoke")
+    report = {a.path for a in c.list_artifacts(parent, "report")}
+    assert {"report/report.md", "report/towers.md", "report/towers.csv", "report/towers.tex",
+            "report/towers.png"} <= report, report
+    assert "| Lu" in Path(c.download_artifacts(parent, "report/towers.md", str(tmp_path))).read_text()
+    assert [a.path for a in c.list_artifacts(parent, "logs")][0].endswith(".log")
+    table = json.loads(Path(c.download_artifacts(parent, "cells.json", str(tmp_path))).read_text())
+    rows = [dict(zip(table["columns"], row, strict=True)) for row in table["data"]]
+    runs = {r["run_id"]: r for r in fetch_cell_runs(uri, "sys-smoke")}
+    assert sorted(row["run_id"] for row in rows) == sorted(runs)
+    for row in rows:
+        assert row["zeroshot/fmnist-test/top1"] == runs[row["run_id"]]["metrics"]["zeroshot/fmnist-test/top1"]
+    note = c.get_run(parent).data.tags["mlflow.note.content"]
+    assert "**Sweep `sys-smoke`**: preset `smoke`" in note and f"#/experiments/{experiment_id}/runs?" in note
+    assert c.get_experiment(experiment_id).tags["mlflow.note.content"] == note

@@ -20,6 +20,7 @@ import ray
 import ray.data
 import torch
 
+from litlab.cluster import console
 from litlab.cluster.data import quiet_context, run_layout, split_path
 from litlab.config import RunConfig
 from litlab.data.transforms import decode_rows
@@ -89,5 +90,5 @@ def _build(cfg: RunConfig, folder: Path, dim: int) -> None:
     manifest = {"rows": rows, "dim": dim, "arch": cfg.image.arch, "size": cfg.image.size,
                 "seconds": round(time.perf_counter() - tic, 1)}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    print(f"precomputed {rows} image embeddings ({cfg.image.arch}, {cfg.image.size} px) into {folder} "
-          f"in {manifest['seconds']} s", flush=True)
+    console.say(f"precomputed {rows} image embeddings ({cfg.image.arch}, {cfg.image.size} px) into {folder} "
+                f"in {manifest['seconds']} s")

@@ -17,6 +17,7 @@ from typing import Any
 from ray import tune
 from ray.tune.execution import class_cache
 
+from litlab.cluster import console
 from litlab.cluster.attempts import claim_invocation, close_stale_parents, owns
 from litlab.cluster.finish import finish_cell
 from litlab.cluster.tracking import (
@@ -56,6 +57,7 @@ def run_trial(config: dict[str, Any], payloads: dict[str, dict[str, Any]]) -> No
     logger = RunLogger(payload["tracking_uri"], payload["run_id"])
     name = trial_name(payload["sweep"], payload["cell_id"], payload["run_id"])
     cfg = from_dict(payload["run"])
+    console.cell_started(payload["cell_id"], payload["run_id"])
     try:
         result = fit_cell(cfg, name=name, storage=payload["storage"], tracking_uri=payload["tracking_uri"],
                           run_id=payload["run_id"], invocation=payload["invocation"])
@@ -63,10 +65,13 @@ def run_trial(config: dict[str, Any], payloads: dict[str, dict[str, Any]]) -> No
         if owns(payload["tracking_uri"], payload["run_id"], payload["invocation"]):  # not a stale invocation
             logger.set_tag("error", f"{type(err).__name__}: {err}"[:4000])
             logger.finish("FAILED")
+        console.cell_ended(payload["cell_id"], payload["run_id"], "FAILED", {}, f"{type(err).__name__}: {err}")
         raise
     finish_cell(result, uri=payload["tracking_uri"], run_id=payload["run_id"], invocation=payload["invocation"],
                 extra={"trial/seconds": time.monotonic() - started})  # the trial's wall time, this invocation
-    tune.report({k: v for k, v in result.metrics.items() if isinstance(v, (int, float))})
+    numbers = {k: v for k, v in result.metrics.items() if isinstance(v, (int, float))}
+    console.cell_ended(payload["cell_id"], payload["run_id"], "FINISHED", numbers)
+    tune.report(numbers)
 
 
 def trial_name(sweep: str, cell_id: str, run_id: str) -> str:
@@ -85,8 +90,8 @@ def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: 
     parent = client(tracking_uri).create_run(experiment_id, tags={"sweep": sweep, "mlflow.runName": sweep,
                                                                   "kind": "sweep"})
     for stale in close_stale_parents(tracking_uri, experiment_id, parent.info.run_id):
-        print(f"earlier invocation {stale} of sweep {sweep!r} was still RUNNING (its driver was killed): marked "
-              "KILLED", flush=True)
+        console.say(f"earlier invocation {stale} of sweep {sweep!r} was still RUNNING (its driver was killed): "
+                    "marked KILLED", warn=True)
     log_sweep_plan(tracking_uri, parent.info.run_id, [
         {"cell": c.id, "studies": list(c.studies), "overrides": dict(c.overrides), "config_hash": c.hash}
         for c in cells])
@@ -96,7 +101,7 @@ def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: 
     done = [_done(c, earlier[c.id]) for c in cells if c.id in earlier and earlier[c.id]["status"] == "FINISHED"]
     todo = [c for c in cells if c.id not in {d.cell_id for d in done}]
     for d in done:
-        print(f"cell {d.cell_id}: finished earlier in run {d.run_id}; skipped", flush=True)
+        console.cell_skipped(d.cell_id, d.run_id)
     payloads = {c.id: _payload(c, sweep, tracking_uri, storage, experiment_id, parent.info.run_id,
                                earlier.get(c.id)) for c in todo}
     results = done + (_tune(payloads, sweep, storage, parent.info.run_id, max_concurrent) if payloads else [])
@@ -144,8 +149,7 @@ def _payload(cell: Cell, sweep: str, uri: str, storage: str, experiment_id: str,
     if earlier is not None:  # unfinished: continue it (its Train run restores from its last checkpoint)
         run_id = earlier["run_id"]
         n = claim_invocation(uri, run_id, parent_id, earlier["status"])
-        print(f"cell {cell.id}: resuming unfinished run {run_id} ({earlier['status']}) as its invocation {n}",
-              flush=True)
+        console.say(f"cell {cell.id}: resuming unfinished run {run_id} ({earlier['status']}) as its invocation {n}")
     else:
         run_id = create_cell_run(uri, experiment_id, cell.config, cell_tags(cell.config, cell.id, cell.studies, sweep),
                                  parent_run_id=parent_id)
