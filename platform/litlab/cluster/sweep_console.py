@@ -66,6 +66,7 @@ class SweepConsole:
     def __exit__(self, *exc: object) -> None:
         if self.log is not None:
             _settle(self.log)
+            _flush_repeats()
         self._stop.set()
         self._thread.join(timeout=30)
         with contextlib.suppress(Exception):
@@ -128,6 +129,19 @@ def _settle(log: Path, quiet_s: float = 1.0, limit_s: float = 6.0) -> None:
         elif time.monotonic() - since >= quiet_s:
             return
         time.sleep(0.2)
+
+
+def _flush_repeats() -> None:
+    """Ray holds back lines repeated across workers (its log deduplication) and prints them at disconnect, which
+    comes after the console: they are printed into the log now (Ray's private API; skipped if it moved)."""
+    try:
+        from ray._private.ray_logging import stderr_deduplicator, stdout_deduplicator
+        from ray._private.worker import print_worker_logs
+    except ImportError:
+        return
+    for dedup, stream in ((stdout_deduplicator, sys.stdout), (stderr_deduplicator, sys.stderr)):
+        for leftover in dedup.flush():
+            print_worker_logs(leftover, stream)
 
 
 def _terminal() -> IO[str]:
