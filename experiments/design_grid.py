@@ -232,6 +232,7 @@ def run(args: argparse.Namespace, cells: list[Cell], concurrent: int, uri: str, 
         # A job's working directory is a temporary copy that Ray's runtime-env agents may delete while the job runs
         # (seen with two raylets on one machine, which share it); Tune resolves paths against the cwd at the end.
         os.chdir(Path.home())
+    from litlab.cluster.console_view import headline
     from litlab.cluster.session import cluster_nodes, connect
     from litlab.cluster.sweep_console import SweepConsole, log_path
     from litlab.cluster.tune import run_sweep
@@ -257,7 +258,7 @@ def run(args: argparse.Namespace, cells: list[Cell], concurrent: int, uri: str, 
         front = publish(sweep=sweep, uri=uri, preset=args.preset, preset_doc=PRESETS[args.preset].doc,
                         studies=studies, selected=args.study, cells=cells, results=results, log=log)
     for r in results:
-        shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(r.metrics.items()) if k.startswith("zeroshot"))
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in headline(r.metrics).items())
         print(f"{r.status:8s} {r.cell_id:30s} run={r.run_id} {shown} {r.error}")
     print("\n".join(front))
     return 0 if all(r.status == "FINISHED" for r in results) else 1
