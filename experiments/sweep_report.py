@@ -48,10 +48,11 @@ def describe(sweep: str, preset: str, preset_doc: str, studies: Sequence[Study],
     lines += ["", f"{len(cells)} cells ({len(cells) - len(failed)} finished"
               + (f", failed: {', '.join(failed)}" if failed else "") + "): " + ", ".join(c.id for c in cells) + ".",
               "", "**Compare the cells**: open", f"[{url}]({url})",
-              f"(the Runs page, model-training view: every cell a row, best `{metric}` first, one chart per metric "
-              "with a line per cell). This run's artifacts hold the report: `report/report.md` (tables with the "
-              "paper's numbers beside), `.csv`, `.tex`, the figures `report/*.png`, `cells.json` (the headline "
-              "metrics per cell) and the sweep's console log `logs/`."]
+              f"(the Runs page, model-training view: every cell a row, best `{metric}` first, beside the zero-shot "
+              "charts, a line per cell; clear the chart search box for the other metrics).",
+              "", "This run's artifacts hold the report: `report/report.md` (tables with the paper's numbers beside), "
+              "`.csv`, `.tex`, the figures `report/*.png`, `cells.json` (the headline metrics per cell) and the "
+              "sweep's console log `logs/`."]
     return "\n".join(lines)
 
 
@@ -71,12 +72,12 @@ def _publish(*, sweep: str, uri: str, preset: str, preset_doc: str, studies: Seq
     from litlab.cluster.front_page import compare_url, publish_front_page, sweep_run
 
     metric = headline_metric(cells)
-    url = compare_url(uri, sweep_run(uri, sweep)[0], metric)
+    url = compare_url(uri, sweep_run(uri, sweep)[0])
     rows = [{"cell": r.cell_id, "status": r.status, **headline(r.metrics), "run_id": r.run_id} for r in results]
     with tempfile.TemporaryDirectory(prefix="litlab-report-") as tmp:
         folder, why = run_report(sweep, uri, selected, Path(tmp), any(r.status != "FINISHED" for r in results))
         text = describe(sweep, preset, preset_doc, studies, cells, results, url, metric)
-        run_id = publish_front_page(uri, sweep, description=text, rows=rows, report=folder, log=log)
+        run_id = publish_front_page(uri, sweep, description=text, rows=rows, report=folder, log=log, metric=metric)
         files = sorted(p.name for p in folder.iterdir()) if folder else []
     out = [f"report: {len(files)} files on the sweep's run {run_id} (report/: {', '.join(files)})" if folder
            else f"warning: no report for sweep {sweep!r}: {why}"]

@@ -7,7 +7,7 @@ import urllib.parse
 
 import pytest
 from litlab.cluster.console_view import SweepView, duration, headline
-from litlab.cluster.front_page import cells_table, compare_url, ui_base
+from litlab.cluster.front_page import cells_table, compare_url, compare_view, ui_base
 
 RUN_A, RUN_B = "a" * 32, "b" * 32
 
@@ -76,14 +76,16 @@ def test_headline_and_duration():
 
 def test_the_compare_address_asks_for_the_training_view_the_charts_and_a_flat_list(monkeypatch):
     monkeypatch.delenv("MLFLOW_UI_PORT", raising=False)
-    url = compare_url("sqlite:////x/mlflow.db", "7", "zeroshot/fmnist-test/top1")
+    url = compare_url("sqlite:////x/mlflow.db", "7")
     base, fragment = url.split("/#/")
     assert base == "http://127.0.0.1:5002"
     path, query = fragment.split("?")
     assert path == "experiments/7/runs"
     assert dict(urllib.parse.parse_qsl(query)) == {
-        "workflowType": "machine_learning", "compareRunsMode": "CHART",
-        "orderByKey": "metrics.`zeroshot/fmnist-test/top1`", "orderByAsc": "false"}
+        "workflowType": "machine_learning", "compareRunsMode": "CHART", "viewStateShareKey": "litlab-compare"}
+    # no sort or filter in the address: MLflow ignores a shared view when the address has any
+    assert compare_view("zeroshot/fmnist-test/top1") == {
+        "orderByKey": "metrics.`zeroshot/fmnist-test/top1`", "orderByAsc": False, "chartsSearchFilter": "zeroshot/"}
     assert ui_base("http://127.0.0.1:5001/") == "http://127.0.0.1:5001"
     monkeypatch.setenv("MLFLOW_UI_PORT", "6000")
     assert ui_base("sqlite:////x/mlflow.db") == "http://127.0.0.1:6000"

@@ -7,13 +7,17 @@ was and how to compare its cells.
 
 ``compare_url``: in MLflow 3.17 an experiment's bare address opens the GenAI overview (the UI's workflow type
 defaults to GenAI, kept in the browser), and the runs table nests the cells under their parent run, collapsed,
-so its chart view shows nothing until the parent is expanded. The address given here asks for the model-training
-workflow, the chart view, and the runs sorted by a metric (a sort key other than the start time lists runs flat):
-every cell is a row, and each metric a chart with one line per cell.
+so its chart view shows nothing until the parent is expanded; expanded, its charts come in alphabetical sections
+(attempt.*, data, retrieval, train, trial before zeroshot). The address given here asks for the model-training
+workflow and the chart view, with a shared view (MLflow's own mechanism: an experiment tag
+``mlflow.sharedViewState.<key>`` named by the address's ``viewStateShareKey``) that sorts the runs by the headline
+metric (a sort key other than the start time lists runs flat, best first) and filters the charts to the zero-shot
+ones: every cell is a row, and each zero-shot metric a chart with one line per cell, on the first screen.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import urllib.parse
 from collections.abc import Mapping, Sequence
@@ -23,6 +27,8 @@ from typing import Any
 from litlab.cluster.tracking import client
 
 NOTE = "mlflow.note.content"  # the description MLflow shows for a run or an experiment
+SHARED_VIEW = "mlflow.sharedViewState."  # + a key: a view of the runs page that an address can name
+VIEW_KEY = "litlab-compare"
 UI_PORT = "5002"  # infra/ports.mk's MLFLOW_UI_PORT, the port `make mlflow-ui` serves on
 
 
@@ -33,11 +39,16 @@ def ui_base(uri: str) -> str:
     return f"http://127.0.0.1:{os.environ.get('MLFLOW_UI_PORT', UI_PORT)}"
 
 
-def compare_url(uri: str, experiment_id: str, metric: str) -> str:
-    """The experiment page listing every cell (flat, best ``metric`` first) beside a chart per metric."""
+def compare_url(uri: str, experiment_id: str) -> str:
+    """The experiment page in the view ``compare_view`` saved: every cell beside the zero-shot charts."""
     query = urllib.parse.urlencode({"workflowType": "machine_learning", "compareRunsMode": "CHART",
-                                    "orderByKey": f"metrics.`{metric}`", "orderByAsc": "false"})
+                                    "viewStateShareKey": VIEW_KEY})
     return f"{ui_base(uri)}/#/experiments/{experiment_id}/runs?{query}"
+
+
+def compare_view(metric: str, charts: str = "zeroshot/") -> dict[str, Any]:
+    """The shared view's state: runs sorted by ``metric`` (best first, flat), charts whose name has ``charts``."""
+    return {"orderByKey": f"metrics.`{metric}`", "orderByAsc": False, "chartsSearchFilter": charts}
 
 
 def sweep_run(uri: str, sweep: str) -> tuple[str, str]:
@@ -62,7 +73,7 @@ def cells_table(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
 
 
 def publish_front_page(uri: str, sweep: str, *, description: str, rows: Sequence[Mapping[str, Any]],
-                       report: Path | None, log: Path | None) -> str:
+                       report: Path | None, log: Path | None, metric: str) -> str:
     """Log the front page on the newest parent run of ``sweep`` (see the module docstring); returns its run id."""
     experiment_id, run_id = sweep_run(uri, sweep)
     c = client(uri)
@@ -74,4 +85,5 @@ def publish_front_page(uri: str, sweep: str, *, description: str, rows: Sequence
         c.log_artifact(run_id, str(log), "logs")
     c.set_tag(run_id, NOTE, description)
     c.set_experiment_tag(experiment_id, NOTE, description)
+    c.set_experiment_tag(experiment_id, SHARED_VIEW + VIEW_KEY, json.dumps(compare_view(metric)))
     return run_id
