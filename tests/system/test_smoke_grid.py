@@ -294,4 +294,7 @@ def test_the_parent_run_is_the_sweeps_front_page(sweep, tmp_path):
         assert row["zeroshot/fmnist-test/top1"] == runs[row["run_id"]]["metrics"]["zeroshot/fmnist-test/top1"]
     note = c.get_run(parent).data.tags["mlflow.note.content"]
     assert "**Sweep `sys-smoke`**: preset `smoke`" in note and f"#/experiments/{experiment_id}/runs?" in note
-    assert c.get_experiment(experiment_id).tags["mlflow.note.content"] == note
+    tags = c.get_experiment(experiment_id).tags
+    assert tags["mlflow.note.content"] == note
+    assert json.loads(tags["mlflow.sharedViewState.litlab-compare"])["orderByKey"] == \
+        "metrics.`zeroshot/fmnist-test/top1`"
