@@ -245,6 +245,7 @@ def test_the_printed_address_opens_on_every_cell_and_a_zero_shot_chart(ui, sweep
     assert f"Sort: {metric}" in text, text[:3000]  # the shared view's sort: the cells listed flat, best first
     for r in fetch_cell_runs(uri, "sys-smoke"):  # each cell a row, and a line in the zero-shot chart
         assert f"{r['tags']['cell']} ({metric})" in text, text[:3000]
+    assert f"(attempt.1/{metric})" not in text  # the live per-attempt copies are filtered out: zero-shot comes first
     folder = Path(os.environ.get("LITLAB_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
     folder.mkdir(parents=True, exist_ok=True)
     _screenshot(address, folder / "mlflow-sweep-compare.png")

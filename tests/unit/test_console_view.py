@@ -85,7 +85,7 @@ def test_the_compare_address_asks_for_the_training_view_the_charts_and_a_flat_li
         "workflowType": "machine_learning", "compareRunsMode": "CHART", "viewStateShareKey": "litlab-compare"}
     # no sort or filter in the address: MLflow ignores a shared view when the address has any
     assert compare_view("zeroshot/fmnist-test/top1") == {
-        "orderByKey": "metrics.`zeroshot/fmnist-test/top1`", "orderByAsc": False, "chartsSearchFilter": "zeroshot/"}
+        "orderByKey": "metrics.`zeroshot/fmnist-test/top1`", "orderByAsc": False, "chartsSearchFilter": "^zeroshot/"}
     assert ui_base("http://127.0.0.1:5001/") == "http://127.0.0.1:5001"
     monkeypatch.setenv("MLFLOW_UI_PORT", "6000")
     assert ui_base("sqlite:////x/mlflow.db") == "http://127.0.0.1:6000"

@@ -46,8 +46,9 @@ def compare_url(uri: str, experiment_id: str) -> str:
     return f"{ui_base(uri)}/#/experiments/{experiment_id}/runs?{query}"
 
 
-def compare_view(metric: str, charts: str = "zeroshot/") -> dict[str, Any]:
-    """The shared view's state: runs sorted by ``metric`` (best first, flat), charts whose name has ``charts``."""
+def compare_view(metric: str, charts: str = "^zeroshot/") -> dict[str, Any]:
+    """The shared view's state: runs sorted by ``metric`` (best first, flat), the charts whose metric matches the
+    regular expression ``charts`` (not the live ``attempt.<n>/zeroshot/*`` copies)."""
     return {"orderByKey": f"metrics.`{metric}`", "orderByAsc": False, "chartsSearchFilter": charts}
 
 
