@@ -102,6 +102,7 @@ demo: data
 	@echo
 	@echo "MLflow store:  $(CURDIR)/mlruns/mlflow.db   (artifacts in $(CURDIR)/mlruns)"
 	@echo "Open the UI:   $(BIN)/mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlruns/mlflow.db --host 127.0.0.1 --port $(MLFLOW_UI_PORT)"
+	@echo "               then the 'compare the cells' address the sweep printed above (every cell, a chart per metric)"
 
 test: setup debs test-debs npm
 	$(BIN)/ruff check platform experiments ablations tests

@@ -10,7 +10,11 @@ Options: --study NAME (repeatable), --set key=value (repeatable; changes the bas
 (the MLflow experiment; default: the preset's name), --max-concurrent N, --scheduler asha (stop hopeless cells at
 their intermediate evaluations, each against the cells that differ from it only in optim.lr: the lr search),
 --seeds N (each cell N times, at train.seed + 0..N-1: replicates the report aggregates into mean ± 95 % interval
-and order verdicts).
+and order verdicts), --verbose (Tune's tables and Ray's and the libraries' messages on the console; else they go
+to the sweep's log file, whose path is printed first).
+The console shows a line per cell start, per logged step and per cell end, and the sweep's progress with an ETA;
+at the end the report (ablations/report.py) is logged on the sweep's parent run, and the MLflow address that
+compares the cells is printed (experiments/sweep_report.py).
 Takes about 5 minutes for the smoke preset (2 cells x 150 steps, 2 workers each) on a 2-core CPU machine,
 plus ~1 minute of Ray start-up (--seeds N: N times the cells); shards must exist first (`make data`).
 
@@ -133,6 +137,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="override the base config, e.g. --set optim.lr=3e-4")
     p.add_argument("--sweep", help="sweep name = MLflow experiment (default: the preset)")
     p.add_argument("--dry-run", action="store_true", help="list the cells and exit")
+    p.add_argument("--verbose", action="store_true",
+                   help="show Tune's tables and Ray's and the libraries' messages here too (else: in the sweep's log)")
     p.add_argument("--mlflow-uri", default=os.environ.get("MLFLOW_TRACKING_URI"),
                    help="MLflow tracking server or store (default: sqlite store in ./mlruns)")
     p.add_argument("--storage", default=os.environ.get("LITLAB_STORAGE", str(Path.home() / ".cache/litlab/ray")),
@@ -238,10 +244,13 @@ def run(args: argparse.Namespace, cells: list[Cell], concurrent: int, uri: str, 
         # A job's working directory is a temporary copy that Ray's runtime-env agents may delete while the job runs
         # (seen with two raylets on one machine, which share it); Tune resolves paths against the cwd at the end.
         os.chdir(Path.home())
+    from litlab.cluster.console_view import headline
     from litlab.cluster.schedulers import build_scheduler
     from litlab.cluster.session import cluster_nodes, connect
+    from litlab.cluster.sweep_console import SweepConsole, log_path
     from litlab.cluster.tune import run_sweep
     from litlab.data.coverage import sweep_coverage
+    from sweep_report import publish
 
     sweep = args.sweep or args.preset
     coverage = sweep_coverage(c.config for c in cells)  # what tuning and evaluation share, on the parent run
@@ -252,11 +261,19 @@ def run(args: argparse.Namespace, cells: list[Cell], concurrent: int, uri: str, 
     if auto:
         print(f"train.workers=0 in {len(auto)} cell(s), sized from the largest node: "
               f"{describe(cells[auto[0]].config.train)}", flush=True)
-    results = run_sweep(cells, sweep=sweep, tracking_uri=uri, storage=args.storage, max_concurrent=concurrent,
-                        artifacts=coverage, scheduler=build_scheduler(args.scheduler, cells))
+    log = None if args.verbose else log_path(sweep)
+    print(f"log: {log} (Tune's tables, Ray's and the libraries' messages; --verbose shows them here)" if log else
+          "verbose: Tune's tables, Ray's and the libraries' messages are shown here", flush=True)
+    _, studies = studies_of(args)
+    with SweepConsole([(c.id, c.config.optim.steps) for c in cells], log):
+        results = run_sweep(cells, sweep=sweep, tracking_uri=uri, storage=args.storage, max_concurrent=concurrent,
+                            artifacts=coverage, scheduler=build_scheduler(args.scheduler, cells))
+        front = publish(sweep=sweep, uri=uri, preset=args.preset, preset_doc=PRESETS[args.preset].doc,
+                        studies=studies, selected=args.study, cells=cells, results=results, log=log)
     for r in results:
-        shown = ", ".join(f"{k}={v:.4f}" for k, v in sorted(r.metrics.items()) if k.startswith("zeroshot"))
+        shown = ", ".join(f"{k}={v:.4f}" for k, v in headline(r.metrics).items())
         print(f"{r.status:8s} {r.cell_id:30s} run={r.run_id} {shown} {r.error}")
+    print("\n".join(front))
     return 0 if all(r.status in ("FINISHED", "STOPPED") for r in results) else 1
 
 

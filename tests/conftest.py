@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# sweeps' console logs (litlab.cluster.sweep_console) in a temp folder, not the user's ~/.cache/litlab/logs
+os.environ.setdefault("LITLAB_LOG_DIR", os.path.join(tempfile.gettempdir(), "litlab-test-logs"))
 sys.path.insert(0, str(REPO / "experiments"))
 sys.path.insert(0, str(REPO / "experiments" / "benchmarks"))  # benchmarks import figures as scripts do
 

@@ -69,8 +69,8 @@ def test_credentials_appear_nowhere_the_run_writes(s3, tiny_shards, tmp_path, mo
     ray_tmp = tempfile.mkdtemp(prefix="rs", dir="/tmp")  # short: Ray's socket paths live under it
     out, err = tmp_path / "stdout.log", tmp_path / "stderr.log"
     with out.open("w") as o, err.open("w") as e:
-        proc = subprocess.Popen(cmd, stdout=o, stderr=e, cwd=REPO, env={**os.environ, "RAY_TMPDIR": ray_tmp},
-                                start_new_session=True)
+        env = {**os.environ, "RAY_TMPDIR": ray_tmp, "LITLAB_LOG_DIR": str(tmp_path / "logs")}  # scanned below
+        proc = subprocess.Popen(cmd, stdout=o, stderr=e, cwd=REPO, env=env, start_new_session=True)
         try:
             code = proc.wait(timeout=600)
         finally:
@@ -81,7 +81,7 @@ def test_credentials_appear_nowhere_the_run_writes(s3, tiny_shards, tmp_path, mo
         markers = [key, secret]
         hits, runs = _mlflow_hits(uri, markers)
         assert runs >= 2, "expected the sweep's parent run and the cell's run"
-        hits += _files_holding(tmp_path, [m.encode() for m in markers])  # store, artifacts, stdout, stderr
+        hits += _files_holding(tmp_path, [m.encode() for m in markers])  # store, artifacts, stdout, stderr, log
         objects = s3.list_objects_v2(Bucket="litlab-ckpt", Prefix="secrets/").get("Contents", [])
         assert sum(o["Key"].endswith("/model.pt") for o in objects) >= 2, objects  # step 3's and the final one
         for o in objects:

@@ -10,8 +10,11 @@ researchers use to put cells side by side, so that is the page checked.
 
 from __future__ import annotations
 
+import contextlib
 import html
+import io
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -32,27 +35,39 @@ IN_DISTRIBUTION = ["--set", "data.train=train-fmnist", "--set", "eval.protocol=i
 
 
 @pytest.fixture(scope="module")
-def sweep(tiny_shards, tmp_path_factory):
+def sweep(tiny_shards, tmp_path_factory, monkeypatch_module):
+    """The smoke sweep, its console (what design_grid.py printed for people) kept in <tmp>/console.txt."""
     import design_grid
 
     tmp = tmp_path_factory.mktemp("sweep")
+    monkeypatch_module.setenv("LITLAB_LOG_DIR", str(tmp / "logs"))
     uri = f"sqlite:///{tmp / 'mlflow.db'}"
     args = ["--preset", "smoke", "--sweep", "sys-smoke", "--mlflow-uri", uri, "--storage", str(tmp / "ray"),
             "--set", f"data.root={tiny_shards}", *IN_DISTRIBUTION]
     for s in TINY:
         args += ["--set", s]
+    console = io.StringIO()
     try:
-        codes = design_grid.main(args), design_grid.main([*args, "--seeds", "2"])  # the second resumes the first
+        with contextlib.redirect_stdout(console):  # the first invocation's console (the second resumes it)
+            first = design_grid.main(args)
+        codes = first, design_grid.main([*args, "--seeds", "2"])
     finally:
         from litlab.cluster.session import shutdown
 
         shutdown()
+        (tmp / "console.txt").write_text(console.getvalue())
     return codes, uri, tmp
 
 
 def _first_seed(runs: list[dict]) -> list[dict]:
     """The runs of the cells' own seed (the first invocation's), one per setting."""
     return [r for r in runs if r["tags"]["cell"] == r["tags"]["replicate_group"]]
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
 
 
 def test_both_cells_finish_with_metrics_in_mlflow(sweep):
@@ -198,13 +213,13 @@ def ui(sweep):
         stop(server, timeout=30)
 
 
-def _render(url: str) -> str:
+def _render(url: str, budget_ms: int = 30000) -> str:
     """The page's text after Chromium ran its JavaScript (tags stripped)."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.fail("Chromium is not installed: `make test` installs the Debian package `chromium`")
     out = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=2400,1600",
-                          "--virtual-time-budget=30000", "--dump-dom", url],
+                          f"--virtual-time-budget={budget_ms}", "--dump-dom", url],
                          capture_output=True, text=True, timeout=180)
     assert out.returncode == 0, out.stderr[-2000:]
     text = re.sub(r"<[^>]+>", " ", re.sub(r"<style[^<]*</style>", " ", out.stdout))
@@ -242,10 +257,83 @@ def test_compare_view_lists_every_cell_with_params_and_metrics(ui):
         assert any(v in metrics for v in _shown(value)), (value, metrics[:2000])
 
 
-def test_runs_page_lists_the_sweep(ui):
-    url, uri = ui
-    from litlab.cluster.tracking import client
+def _screenshot(url: str, path: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    out = subprocess.run([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1600,1000",
+                          "--virtual-time-budget=60000", f"--screenshot={path}", url],
+                         capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0 and path.stat().st_size > 0, out.stderr[-2000:]
 
-    experiment = client(uri).get_experiment_by_name("sys-smoke").experiment_id
-    text = _render(f"{url}/#/experiments/{experiment}/runs")
-    assert "sys-smoke" in text and "Run Name" in text, text[-2000:]
+
+def test_the_printed_address_opens_on_every_cell_and_a_zero_shot_chart(ui, sweep):
+    """A new user's path: the address design_grid.py printed (its host swapped for this test's server) opens the
+    runs page with every cell listed beside the zero-shot charts, one line per cell; a screenshot (a 1600x1000
+    window, what the user sees first) is kept in $LITLAB_TEST_ARTIFACTS (default: test-artifacts/ in the
+    repository)."""
+    from litlab.cluster.tracking import fetch_cell_runs
+
+    url, uri = ui
+    _, _, tmp = sweep
+    printed = re.search(r"compare the cells in MLflow: (\S+)", (tmp / "console.txt").read_text())
+    assert printed, (tmp / "console.txt").read_text()
+    address = url + "/#/" + printed.group(1).split("/#/", 1)[1]
+    metric = "zeroshot/fmnist-test/top1"  # the smoke preset's first zero-shot evaluation: the headline
+    text = _render(address, budget_ms=60000)
+    assert f"Sort: {metric}" in text, text[:3000]  # the shared view's sort: the cells listed flat, best first
+    for r in fetch_cell_runs(uri, "sys-smoke"):  # each cell a row, and a line in the zero-shot chart
+        assert f"{r['tags']['cell']} ({metric})" in text, text[:3000]
+    assert f"(attempt.1/{metric})" not in text  # the live per-attempt copies are filtered out: zero-shot comes first
+    folder = Path(os.environ.get("LITLAB_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts"))
+    folder.mkdir(parents=True, exist_ok=True)
+    _screenshot(address, folder / "mlflow-sweep-compare.png")
+
+
+# ---------------------------------------------------------------- what the console showed, and the front page
+
+
+def test_the_console_shows_each_update_once_and_the_log_file_holds_the_rest(sweep):
+    from litlab.cluster.tracking import fetch_cell_runs
+
+    _, uri, tmp = sweep
+    lines = (tmp / "console.txt").read_text().splitlines()  # the first invocation's: 2 cells, 1 seed
+    # 2 cells x (start, 3 steps, end, sweep line) + the sweep's header, results, report and address
+    assert len(lines) <= 24, "\n".join(lines)
+    for r in _first_seed(fetch_cell_runs(uri, "sys-smoke")):
+        cell = r["tags"]["cell"]
+        for step in (2, 4, 6):
+            shown = [line for line in lines if re.match(rf"\[\d/2 {re.escape(cell)}\] step {step}/6 ", line)]
+            assert len(shown) == 1, (cell, step, lines)
+        assert sum(f"{cell}] started" in line for line in lines) == 1
+        assert sum(re.match(rf"\[\d/2 {re.escape(cell)}\] finished in \S+: .*zeroshot/", line) is not None
+                   for line in lines) == 1, lines
+    assert re.search(r"^sweep: 2/2 done, 0 running, 0 failed; \S+ elapsed, ETA 0s$", "\n".join(lines), re.M)
+    assert not [line for line in lines if "pid=" in line or "Trial status" in line]  # Ray's and Tune's: logged
+    log = Path(re.search(r"^log: (\S+) ", "\n".join(lines), re.M).group(1))
+    assert log.parent == tmp / "logs" and "Trial status" in log.read_text()  # Tune's tables
+
+
+def test_the_parent_run_is_the_sweeps_front_page(sweep, tmp_path):
+    from litlab.cluster.front_page import sweep_run
+    from litlab.cluster.tracking import client, fetch_cell_runs
+
+    _, uri, _ = sweep
+    c = client(uri)
+    experiment_id, parent = sweep_run(uri, "sys-smoke")
+    report = {a.path for a in c.list_artifacts(parent, "report")}
+    assert {"report/report.md", "report/towers.md", "report/towers.csv", "report/towers.tex",
+            "report/towers.png"} <= report, report
+    assert "| Lu" in Path(c.download_artifacts(parent, "report/towers.md", str(tmp_path))).read_text()
+    assert [a.path for a in c.list_artifacts(parent, "logs")][0].endswith(".log")
+    table = json.loads(Path(c.download_artifacts(parent, "cells.json", str(tmp_path))).read_text())
+    rows = [dict(zip(table["columns"], row, strict=True)) for row in table["data"]]
+    runs = {r["run_id"]: r for r in fetch_cell_runs(uri, "sys-smoke")}
+    assert sorted(row["run_id"] for row in rows) == sorted(runs)
+    for row in rows:
+        expected = runs[row["run_id"]]["metrics"]["zeroshot/fmnist-test/top1"]
+        assert row["zeroshot/fmnist-test/top1"] == pytest.approx(expected, rel=1e-6)  # the table keeps 10 digits
+    note = c.get_run(parent).data.tags["mlflow.note.content"]
+    assert "**Sweep `sys-smoke`**: preset `smoke`" in note and f"#/experiments/{experiment_id}/runs?" in note
+    tags = c.get_experiment(experiment_id).tags
+    assert tags["mlflow.note.content"] == note
+    assert json.loads(tags["mlflow.sharedViewState.litlab-compare"])["orderByKey"] == \
+        "metrics.`zeroshot/fmnist-test/top1`"

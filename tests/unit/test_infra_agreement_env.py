@@ -81,6 +81,8 @@ def test_every_env_var_set_is_one_something_reads():
 NOT_ON_CLUSTERS = {
     "LITLAB_NPM_PREFIX": "the npm emoji packages are not in the image (the emoji-style evaluations run locally)",
     "RAY_ADDRESS": "set by Ray itself for a job's driver",
+    "LITLAB_LOG_DIR": "optional: a sweep driver's console log folder, ~/.cache/litlab/logs on its node by default",
+    "MLFLOW_UI_PORT": "only for a local sqlite store's UI address; a cluster's sweeps use the tracking server's",
 }
 
 

@@ -40,6 +40,7 @@ from litlab.data.shards import (
     write_table,
 )
 from litlab.data.sources.base import SOURCES, Source, iter_records, make_source
+from litlab.progress import Rate, tracked
 
 
 def _write_chunk(row: dict[str, Any], *, source: Source, out: str, prefix: str) -> dict[str, Any]:
@@ -80,18 +81,15 @@ def _build_parallel(source: Source, out: str, rows_per_shard: int, prefix: str, 
 
 def build_local(source: Source, out: str, *, rows_per_shard: int = 2000, prefix: str = "part",
                 overwrite: bool = False) -> ShardStats:
-    """The same shards, written by this process (a progress line every ``rows_per_shard`` items)."""
+    """The same shards, written by this process (a progress line with the rate every 10 s)."""
     skipped: dict[str, int] = {}
     return write_shards(iter_records(source, _progress(source.items(), rows_per_shard), skipped), out,
                         rows_per_shard=rows_per_shard, prefix=prefix, overwrite=overwrite, source_skipped=skipped)
 
 
 def _progress(items: Iterator[Any], every: int) -> Iterator[Any]:
-    tic = time.perf_counter()
-    for n, item in enumerate(items, 1):
-        if n % every == 0:
-            print(f"  {n} items loaded ({n / (time.perf_counter() - tic):.0f}/s)", flush=True)
-        yield item
+    """A line every 10 s: items loaded and their rate (the source's size is not known before)."""
+    return tracked(items, Rate("  loaded", unit="items"))
 
 
 def _options(pairs: list[str], input_uri: str | None) -> dict[str, str]:

@@ -25,6 +25,7 @@ import pyarrow.fs as pafs
 import ray.train
 import torch
 
+from litlab.cluster import console
 from litlab.cluster.checkpoint_store import (
     CheckpointError,
     candidates,
@@ -119,12 +120,12 @@ def restore(model: torch.nn.Module) -> Restored:
     except CheckpointError:
         if ours:
             raise
-        print(f"no complete checkpoint in {run} (only partial writes, never registered): starting from step 0",
-              flush=True)
+        console.say(f"no complete checkpoint in {run} (only partial writes, never registered): starting from step 0",
+                    warn=True)
         return Restored(registered=registered)
     if ours and folder != ours[0]:
-        print(f"restored the checkpoint {folder} (step {payload['step']}): the latest registered, {ours[0]}, "
-              "cannot be read", flush=True)
+        console.say(f"restored the checkpoint {folder} (step {payload['step']}): the latest registered, {ours[0]}, "
+                    "cannot be read", warn=True)
     model.load_state_dict(payload["model"])
     state = {k: payload[k] for k in ("optimizer", "schedule", "data") if k in payload}
     return Restored(int(payload["step"]), state or None, history, posixpath.basename(folder),

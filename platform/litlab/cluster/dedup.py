@@ -47,6 +47,7 @@ from litlab.config import ConfigError, RunConfig, apply_overrides
 from litlab.data.dedup import MANIFEST, DedupPlan, DedupResult, EvalIndex, build_eval_index, get_method, match_batch
 from litlab.data.dedup.plan import plan_for
 from litlab.data.shards import ROW_GROUP, STATS, ShardStats, finish_folder, has_column, read_stats, verify_split
+from litlab.progress import Rate
 
 Progress = Callable[[str], None]
 ZERO = {"tune_rows": 0, "tune_removed": 0, "eval_images": 0, "eval_matched": 0}
@@ -211,15 +212,12 @@ def _match(plan: DedupPlan, files: list[str], index: EvalIndex, progress: Progre
                         num_cpus=1 if embed else 0.5, num_gpus=1 if gpu else 0)
     progress(f"dedup: matching {total} tuning rows of {plan.train} against {len(index)} evaluation images "
              f"({plan.method}, threshold {plan.threshold:g}, reading {', '.join(columns)})")
-    every, next_report, tic = max(total // 10, 1), max(total // 10, 1), time.perf_counter()
+    rate = Rate("dedup: matched", total, unit="rows", say=progress)
     for batch in ds.iter_batches(batch_format="numpy", batch_size=None):
         rows = batch["rows"]
         real = rows == 0
         result.add({k: batch[k][real] for k in ("key", "eval", "score", "hits")}, rows=int(rows.sum()))
-        if result.tune_rows >= next_report:
-            progress(f"dedup: {result.tune_rows}/{total} rows, {result.tune_removed} matched "
-                     f"({result.tune_rows / (time.perf_counter() - tic):.0f} rows/s)")
-            next_report = (result.tune_rows // every + 1) * every
+        rate.add(int(rows.sum()))
     return result
 
 

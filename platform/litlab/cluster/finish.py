@@ -16,6 +16,7 @@ from typing import Any
 
 import pyarrow.fs as pafs
 
+from litlab.cluster import console
 from litlab.cluster.attempts import attempts, close_attempts, owns
 from litlab.cluster.checkpoint_store import read_verified, sweep
 from litlab.cluster.checkpoints import FILE, HISTORY
@@ -36,7 +37,8 @@ def finish_cell(result: Any, *, uri: str, run_id: str, invocation: str | None,
     Train run's unregistered and partial checkpoints, and mark the run FINISHED. False (nothing written) when a
     later invocation owns the run."""
     if not owns(uri, run_id, invocation):
-        print(f"run {run_id} belongs to a later invocation of the sweep: this stale one leaves it alone", flush=True)
+        console.say(f"run {run_id} belongs to a later invocation of the sweep: this stale one leaves it alone",
+                    warn=True)
         return False
     fs, folder = result.checkpoint.filesystem, result.checkpoint.path.rstrip("/")
     files, manifest = read_verified(fs, folder)

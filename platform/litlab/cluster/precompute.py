@@ -8,23 +8,29 @@ training would skip (empty caption, undecodable image) are skipped here too, wit
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import shutil
+import threading
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow.parquet as pq
 import ray
 import ray.data
 import torch
 
+from litlab.cluster import console
 from litlab.cluster.data import quiet_context, run_layout, split_path
 from litlab.config import RunConfig
 from litlab.data.transforms import decode_rows
 from litlab.evaluators.cache import weights_sha1
 from litlab.models.image_towers import build_image_tower
+from litlab.progress import Rate
 
 MANIFEST = "_MANIFEST.json"
 
@@ -82,12 +88,46 @@ def _build(cfg: RunConfig, folder: Path, dim: int) -> None:
                                                          "threads": 1 if gpu else 2},
                         batch_size=128, batch_format="numpy", concurrency=1,
                         num_gpus=1 if gpu else 0, num_cpus=1)
-    ds.write_parquet(str(tmp))
+    with _watching(tmp, _rows(layout.files)):
+        ds.write_parquet(str(tmp))
     rows = ray.data.read_parquet(str(tmp)).select_columns(["key"]).count()
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)
     manifest = {"rows": rows, "dim": dim, "arch": cfg.image.arch, "size": cfg.image.size,
                 "seconds": round(time.perf_counter() - tic, 1)}
     (folder / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    print(f"precomputed {rows} image embeddings ({cfg.image.arch}, {cfg.image.size} px) into {folder} "
-          f"in {manifest['seconds']} s", flush=True)
+    console.say(f"precomputed {rows} image embeddings ({cfg.image.arch}, {cfg.image.size} px) into {folder} "
+                f"in {manifest['seconds']} s")
+
+
+def _rows(files: Iterable[str]) -> int:
+    """Rows of local parquet files, from their footers."""
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+
+
+def _footer_rows(path: Path) -> int:
+    """A written file's rows; 0 for one still being written (no footer yet)."""
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except Exception:  # noqa: BLE001 - pyarrow's error for a file without its footer
+        return 0
+
+
+@contextlib.contextmanager
+def _watching(tmp: Path, total: int, every_s: float = 10.0) -> Iterator[None]:
+    """While Ray Data writes the cache: every ``every_s``, the rows written so far (the finished files' footers),
+    their rate and an ETA, on the sweep's console."""
+    rate, stop = Rate("embedding cache", total, unit="images", every_s=0, say=console.say), threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(every_s):
+            rate.n = sum(_footer_rows(f) for f in tmp.glob("*.parquet"))
+            rate.add(0)
+
+    thread = threading.Thread(target=watch, name="litlab-precompute-progress", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)

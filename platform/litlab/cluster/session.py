@@ -11,8 +11,11 @@ from litlab.sizing import Node
 # Env vars forwarded to every Ray worker (driver env does not reach workers of a `ray start` cluster).
 FORWARDED = ("LITLAB_DATA_ROOT", "HF_HUB_OFFLINE", "MLFLOW_DISABLE_TELEMETRY", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S",
              "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
+# RAY_TRAIN_ENABLE_PRINT_PATCH=0: Train V2 sends a worker's print() both to the worker's stdout and through a
+# logger to its stderr, so each line reached the driver twice.
 DEFAULTS = {"HF_HUB_OFFLINE": "1", "MLFLOW_DISABLE_TELEMETRY": "true", "OMP_NUM_THREADS": "1",
-            "TOKENIZERS_PARALLELISM": "false", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5"}
+            "TOKENIZERS_PARALLELISM": "false", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5",
+            "RAY_TRAIN_ENABLE_PRINT_PATCH": "0"}
 # On a local cluster started here no node can be preempted: Ray Train's preemption watcher (an actor per Train run
 # polling the GCS) only costs a process per trial
 LOCAL_DEFAULTS = {"RAY_TRAIN_ENABLE_PREEMPTION_WATCHER": "0"}

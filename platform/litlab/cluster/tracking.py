@@ -22,6 +22,7 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # telemetry once cras
 import mlflow
 from mlflow.tracking import MlflowClient
 
+from litlab.cluster import console
 from litlab.config import RunConfig, config_hash, to_dict, to_params
 from litlab.grid import replicate_group
 from litlab.redact import redact
@@ -142,15 +143,14 @@ class RunLogger:
                 if not _unavailable(err):
                     raise
                 if not self._down:
-                    print(f"warning: MLflow at {redact(self.uri)} is not answering ({_short(err)}); keeping "
-                          f"{len(self._pending)} metric value(s) of run {self.run_id} to send when it is back",
-                          file=sys.stderr, flush=True)
+                    console.say(f"warning: MLflow at {redact(self.uri)} is not answering ({_short(err)}); keeping "
+                                f"{len(self._pending)} metric value(s) of run {self.run_id} to send when it is back",
+                                warn=True)
                 self._down = True
                 return False
             del self._pending[:len(batch)]
         if self._down:
-            print(f"MLflow at {redact(self.uri)} answers again; every kept metric value was sent", file=sys.stderr,
-                  flush=True)
+            console.say(f"MLflow at {redact(self.uri)} answers again; every kept metric value was sent", warn=True)
             self._down = False
         return True
 

@@ -13,7 +13,8 @@ import torch
 from ray.train import ScalingConfig
 from ray.train.torch import TorchTrainer
 
-from litlab import loop
+from litlab import loop, progress
+from litlab.cluster import console
 from litlab.cluster.attempts import begin_attempt, owns
 from litlab.cluster.checkpoint_store import sweep
 from litlab.cluster.checkpoints import Restored, report_checkpoint, restore
@@ -46,6 +47,8 @@ def _train_worker(payload: dict[str, Any]) -> None:
     torch.set_num_threads(cfg.train.torch_threads)
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
+    if rank == 0:
+        progress.set_sink(console.say)  # long steps (large evaluation sets) on the sweep's console
     cache = payload.get("image_cache")
     model = build_model(cfg, image_features=cache["dim"] if cache else None)
     built = time.time()
@@ -72,8 +75,7 @@ def _train_worker(payload: dict[str, Any]) -> None:
 
     last = loop.train(
         ddp, timeline.batches(batches), cfg.optim,
-        log=(_printing(logger, payload["cell_id"], cfg.optim.steps, payload.get("skip_counter"))
-             if logger else _no_log),
+        log=_printing(logger, payload, cfg.optim.steps) if logger else _no_log,
         log_every=cfg.train.log_every, gather=all_gather_with_grad if world > 1 else None, rank=rank,
         world_size=world, device=device, evaluate=evaluate, eval_every=cfg.eval.every,
         start_step=start, state=state, checkpoint=checkpoint, checkpoint_every=cfg.train.checkpoint_every,
@@ -122,7 +124,8 @@ def _checkpoint(payload: dict[str, Any], model: torch.nn.Module, cfg: RunConfig,
     the run: actors of a killed driver's invocation keep training for a few seconds after a rerun claimed it."""
     current = logger is None or owns(payload["tracking_uri"], payload["run_id"], payload.get("invocation"))
     if not current:
-        print(f"[{payload['cell_id']}] a later invocation owns the run: no checkpoint at step {step}", flush=True)
+        console.say(f"[{payload['cell_id']}] a later invocation owns the run: no checkpoint at step {step}",
+                    warn=True)
     report_checkpoint(model, cfg, payload["run_id"], step, metrics, state,
                       history=logger.history.to_dict() if logger else None,
                       attempt=logger.attempt if logger else None, write=current)
@@ -140,8 +143,12 @@ def _logger(payload: dict[str, Any], rank: int, restored: Restored) -> AttemptLo
     store = ray.train.get_context().get_storage()
     keep = [*restored.registered, *([restored.folder] if restored.folder else [])]
     removed = sweep(store.storage_filesystem, store.experiment_fs_path, keep)
-    print(f"[{payload['cell_id']}] attempt {attempt.number} ({attempt.cause}) from step {restored.step}"
-          + (f"; removed {len(removed)} leftover(s) of earlier attempts" if removed else ""), flush=True)
+    text = (f"[{payload['cell_id']}] attempt {attempt.number} ({attempt.cause}) from step {restored.step}"
+            + (f"; removed {len(removed)} leftover(s) of earlier attempts" if removed else ""))
+    if attempt.number > 1 or restored.step:  # a retried fault or a resumed run: the user's to know
+        console.say(text, warn=attempt.number > 1)
+    else:
+        print(text, flush=True)  # a first attempt: the log's record
     logger = AttemptLogger(uri, run_id, attempt.number, History(restored.history))
     logger.begin(restored.step)
     return logger
@@ -191,7 +198,7 @@ def deduplicated(cfg: RunConfig, tracking_uri: str, run_id: str) -> RunConfig:
     run that asks for the same filter); the counts go to MLflow as ``dedup/*`` (paper Table 5)."""
     if cfg.data.dedup == "none":
         return cfg
-    split, counts = ensure_dedup_split(cfg, progress=lambda line: print(line, flush=True))
+    split, counts = ensure_dedup_split(cfg, progress=console.say)
     logger = RunLogger(tracking_uri, run_id)
     logger.continue_run()  # a resumed run does not log its counts twice
     logger.log(0, {f"dedup/{k}": float(v) for k, v in counts.items()})
@@ -211,12 +218,12 @@ def _worker_resources(cfg: RunConfig) -> dict[str, float]:
     return res
 
 
-def _printing(logger: AttemptLogger, cell_id: str, steps: int, counter: Any | None) -> loop.Log:
-    """Log to MLflow (with the running counts of dropped rows) and print one progress line (rank 0 only)."""
+def _printing(logger: AttemptLogger, payload: dict[str, Any], steps: int) -> loop.Log:
+    """Log to MLflow (with the running counts of dropped rows) and show one progress line (rank 0 only)."""
     def log(step: int, metrics: dict[str, float]) -> None:
-        logger.log(step, {**metrics, **skip_metrics(counter)})
-        print(f"[{cell_id}] step {step}/{steps} loss {metrics['train/loss']:.3f} "
-              f"{metrics['train/pairs_per_s']:.0f} pairs/s", flush=True)
+        logger.log(step, {**metrics, **skip_metrics(payload.get("skip_counter"))})
+        console.step(payload["run_id"], payload["cell_id"], step, steps, metrics["train/loss"],
+                     metrics["train/pairs_per_s"])
     return log
 
 

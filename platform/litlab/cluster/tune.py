@@ -17,6 +17,7 @@ from typing import Any
 from ray import tune
 from ray.tune.execution import class_cache
 
+from litlab.cluster import console
 from litlab.cluster.attempts import claim_invocation, close_stale_parents, owns
 from litlab.cluster.finish import finish_cell
 from litlab.cluster.progress import FINISHED_KEY, fit_reporting, new_progress, numeric
@@ -59,6 +60,7 @@ def run_trial(config: dict[str, Any], payloads: dict[str, dict[str, Any]], progr
     logger = RunLogger(payload["tracking_uri"], payload["run_id"])
     name = trial_name(payload["sweep"], payload["cell_id"], payload["run_id"])
     cfg = from_dict(payload["run"])
+    console.cell_started(payload["cell_id"], payload["run_id"])
     try:
         result = fit_reporting(lambda: fit_cell(
             cfg, name=name, storage=payload["storage"], tracking_uri=payload["tracking_uri"], run_id=payload["run_id"],
@@ -67,11 +69,14 @@ def run_trial(config: dict[str, Any], payloads: dict[str, dict[str, Any]], progr
         if owns(payload["tracking_uri"], payload["run_id"], payload["invocation"]):  # not a stale invocation
             logger.set_tag("error", f"{type(err).__name__}: {err}"[:4000])
             logger.finish("FAILED")
+        console.cell_ended(payload["cell_id"], payload["run_id"], "FAILED", {}, f"{type(err).__name__}: {err}")
         raise
     finish_cell(result, uri=payload["tracking_uri"], run_id=payload["run_id"], invocation=payload["invocation"],
                 extra={"trial/seconds": time.monotonic() - started,  # the trial's wall time, this invocation
                        "time/trial_start": began})  # epoch seconds (litlab.timeline)
-    tune.report({**numeric(result.metrics), FINISHED_KEY: 1.0})
+    numbers = numeric(result.metrics)
+    console.cell_ended(payload["cell_id"], payload["run_id"], "FINISHED", numbers)
+    tune.report({**numbers, FINISHED_KEY: 1.0})
 
 
 def trial_name(sweep: str, cell_id: str, run_id: str) -> str:
@@ -93,8 +98,8 @@ def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: 
     parent = client(tracking_uri).create_run(experiment_id, tags={"sweep": sweep, "mlflow.runName": sweep,
                                                                   "kind": "sweep"})
     for stale in close_stale_parents(tracking_uri, experiment_id, parent.info.run_id):
-        print(f"earlier invocation {stale} of sweep {sweep!r} was still RUNNING (its driver was killed): marked "
-              "KILLED", flush=True)
+        console.say(f"earlier invocation {stale} of sweep {sweep!r} was still RUNNING (its driver was killed): "
+                    "marked KILLED", warn=True)
     log_sweep_plan(tracking_uri, parent.info.run_id, [
         {"cell": c.id, "studies": list(c.studies), "overrides": dict(c.overrides), "config_hash": c.hash,
          "replicate_group": c.group, "seed": c.seed} for c in cells])
@@ -104,7 +109,7 @@ def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: 
     done = [_done(c, earlier[c.id]) for c in cells if c.id in earlier and _closed(earlier[c.id])]
     todo = [c for c in cells if c.id not in {d.cell_id for d in done}]
     for d in done:
-        print(f"cell {d.cell_id}: {d.status.lower()} earlier in run {d.run_id}; skipped", flush=True)
+        console.cell_skipped(d.cell_id, d.run_id, d.status.lower())
     payloads = {c.id: _payload(c, sweep, tracking_uri, storage, experiment_id, parent.info.run_id,
                                earlier.get(c.id)) for c in todo}
     results = done + (_tune(payloads, sweep, storage, parent.info.run_id, max_concurrent, scheduler)
@@ -180,8 +185,7 @@ def _payload(cell: Cell, sweep: str, uri: str, storage: str, experiment_id: str,
     if earlier is not None:  # unfinished: continue it (its Train run restores from its last checkpoint)
         run_id = earlier["run_id"]
         n = claim_invocation(uri, run_id, parent_id, earlier["status"])
-        print(f"cell {cell.id}: resuming unfinished run {run_id} ({earlier['status']}) as its invocation {n}",
-              flush=True)
+        console.say(f"cell {cell.id}: resuming unfinished run {run_id} ({earlier['status']}) as its invocation {n}")
     else:
         run_id = create_cell_run(uri, experiment_id, cell.config, cell_tags(cell.config, cell.id, cell.studies, sweep),
                                  parent_run_id=parent_id)

@@ -29,6 +29,7 @@ from PIL import Image
 from litlab.data.recipes import Recipe, demo_recipes, differences
 from litlab.data.shards import STATS, Record, ShardStats, read_stats, write_shards
 from litlab.data.sources import SkipRecord, Source
+from litlab.progress import Rate
 
 Progress = Callable[[str], None]
 T = TypeVar("T")
@@ -66,12 +67,12 @@ def iter_loaded(jobs: Iterator[tuple[Source, Any]], dropped: dict[str, int]) -> 
 
 
 def _counting(records: Iterator[Record], split: str, total: int, by_source: Counter[str],
-              progress: Progress, every: int = 2000) -> Iterator[Record]:
-    """Pass records through, counting them by source (the key's first part) and reporting progress."""
-    for n, record in enumerate(records, 1):
+              progress: Progress, every_s: float = 10.0) -> Iterator[Record]:
+    """Pass records through, counting them by source (the key's first part) and reporting progress (rate, ETA)."""
+    rate = Rate(f"  {split}", total, unit="records", every_s=every_s, say=progress)
+    for record in records:
         by_source[record.key.split("/", 1)[0]] += 1
-        if n % every == 0:
-            progress(f"  {split}: {n}/~{total} records")
+        rate.add()
         yield record
 
 

@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from litlab.evaluators.prompts import prompts
 from litlab.evaluators.retrieval import text_embeddings
+from litlab.progress import Rate
 from litlab.tokenizers import Tokenize
 
 Embed = Callable[[list[str]], torch.Tensor]  # texts -> (M, D) normalised text embeddings
@@ -39,9 +40,12 @@ def class_embeddings(model, classnames: Sequence[str], template_set: str, tokeni
 @torch.no_grad()
 def image_embeddings(model, images: np.ndarray, batch_size: int = 256,
                      device: str | torch.device = "cpu") -> torch.Tensor:
-    """(N, D) from uint8 images (N, H, W, 3), in batches."""
-    chunks = [model.encode_image(torch.from_numpy(images[i:i + batch_size]).to(device))
-              for i in range(0, len(images), batch_size)]
+    """(N, D) from uint8 images (N, H, W, 3), in batches (a progress line every 10 s: a large set)."""
+    rate = Rate("evaluation: embedding images", len(images), unit="images")
+    chunks = []
+    for i in range(0, len(images), batch_size):
+        chunks.append(model.encode_image(torch.from_numpy(images[i:i + batch_size]).to(device)))
+        rate.add(len(chunks[-1]))
     return torch.cat(chunks)
 
 

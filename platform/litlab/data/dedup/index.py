@@ -19,6 +19,7 @@ import numpy as np
 
 from litlab.data.dedup.evalsets import EvalSource, eval_batches
 from litlab.data.dedup.methods import DedupMethod, Matches, get_method
+from litlab.progress import Rate
 
 Progress = Callable[[str], None]
 
@@ -64,8 +65,10 @@ def build_eval_index(sources: Sequence[EvalSource], method: DedupMethod, thresho
     for source in sources:
         tic = time.perf_counter()
         n = bad = 0
+        rate = Rate(f"dedup: indexing {source.label}", unit="images", say=progress)
         for batch in eval_batches(source, method.columns, batch_size):
             f, ok = method.features(batch)
+            rate.add(len(ok))
             keys.append(np.asarray(batch["key"], dtype=object)[ok])
             feats.append(f[ok])
             n += int(ok.sum())
