@@ -8,6 +8,7 @@ from rank 0 through litlab.cluster.progress (a trial reports nothing else before
 
 from __future__ import annotations
 
+import signal
 import time
 
 import pytest
@@ -35,6 +36,17 @@ def alive_train_actors() -> list[str]:
                   if "Train" in a.class_name or "Worker" in a.class_name)
 
 
+# Seen once on a loaded 2-core machine (2026-12-06): the first trial was stopped at step 4, and the second never got
+# its first batch: its Ray Data read task waited for a CPU that the stopped trial's Train run still held (the leak of
+# ray-project/ray#54305). The sweep would wait forever; the alarm turns that into a failure naming it.
+DEADLINE_S = 600
+
+
+def _stuck(signum, frame):
+    raise TimeoutError(f"the early-stop sweep did not end within {DEADLINE_S} s: a stopped trial's Train run still "
+                       "holding its CPUs starves the next trial (ray-project/ray#54305)")
+
+
 @pytest.fixture(scope="module")
 def stopped(tiny_shards, tmp_path_factory):
     from litlab.cluster.session import cluster_nodes, connect, shutdown
@@ -48,11 +60,14 @@ def stopped(tiny_shards, tmp_path_factory):
     base = apply_overrides(RunConfig(), [parse_set(s) for s in TINY] + [
         ("data.root", str(tiny_shards)), ("optim.steps", 40), ("text.arch", "transformer_tiny")])
     cells = expand(base, [Study("towers_lr", {"optim.lr": (1e-3, 1e-4)}, fixed={"setup": "Lu"})])
+    signal.signal(signal.SIGALRM, _stuck)
+    signal.alarm(DEADLINE_S)
     try:
         connect()
         cells, concurrent = sized_sweep(cells, cluster_nodes())
         results = run_sweep(cells, sweep="sys-stop", tracking_uri=uri, storage=str(tmp / "ray"),
                             max_concurrent=concurrent, scheduler=stop_first())
+        signal.alarm(0)
         leftover = alive_train_actors()
         for _ in range(30):  # the trial actor's end takes its controller and workers down, asynchronously
             if not leftover:
@@ -61,6 +76,7 @@ def stopped(tiny_shards, tmp_path_factory):
             leftover = alive_train_actors()
         yield results, uri, leftover
     finally:
+        signal.alarm(0)
         shutdown()
 
 
