@@ -28,7 +28,7 @@ from mlflow.tracking import MlflowClient
 from litlab import storage
 from litlab.cluster.attempts import attempts
 from litlab.cluster.checkpoint_store import STAGING, CheckpointError, folders, read_verified
-from litlab.cluster.finish import local_tmp
+from litlab.cluster.finish import TRIAL_KEYS, local_tmp
 from litlab.cluster.history import STEP, attempt_key, is_attempt_key
 from litlab.cluster.tracking import client, fetch_cell_runs
 from litlab.cluster.train import slug
@@ -103,7 +103,7 @@ def lineage_problems(run: dict[str, Any], histories: dict[str, list[Any]]) -> li
         return [f"no history.lineage tag ({run['tags'].get('history.lineage')!r})"]
     out = _chain_problems(record, segments)
     live = {k: sorted((m.step, _same(m.value), m.timestamp) for m in v) for k, v in histories.items()}
-    canonical = {k: v for k, v in live.items() if not is_attempt_key(k) and k != "trial/seconds"}
+    canonical = {k: v for k, v in live.items() if not is_attempt_key(k) and k not in TRIAL_KEYS}
     for key, points in canonical.items():
         expected = sorted(p for a, lo, hi in segments for p in live.get(attempt_key(a, key), []) if lo < p[0] <= hi)
         if not expected and not key.startswith("dedup/"):

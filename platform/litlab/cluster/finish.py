@@ -23,6 +23,9 @@ from litlab.cluster.checkpoints import FILE, HISTORY
 from litlab.cluster.history import STEP, History, attempt_key, publish
 from litlab.cluster.tracking import FINISHED, RunLogger, client
 
+# What the trial (not an attempt) logs once at the finish, as ``extra``: its wall time and its start (litlab.timeline)
+TRIAL_KEYS = ("trial/seconds", "time/trial_start")
+
 
 def local_tmp() -> Path:
     """Where the final model is staged for MLflow when checkpoints live on S3 (never the system temp dir); a

@@ -19,7 +19,7 @@ from ray.tune.execution import class_cache
 
 from litlab.cluster import console
 from litlab.cluster.attempts import claim_invocation, close_stale_parents, owns
-from litlab.cluster.finish import finish_cell
+from litlab.cluster.finish import TRIAL_KEYS, finish_cell
 from litlab.cluster.progress import FINISHED_KEY, fit_reporting, new_progress, numeric
 from litlab.cluster.schedulers import PerGroup
 from litlab.cluster.tracking import (
@@ -72,8 +72,8 @@ def run_trial(config: dict[str, Any], payloads: dict[str, dict[str, Any]], progr
         console.cell_ended(payload["cell_id"], payload["run_id"], "FAILED", {}, f"{type(err).__name__}: {err}")
         raise
     finish_cell(result, uri=payload["tracking_uri"], run_id=payload["run_id"], invocation=payload["invocation"],
-                extra={"trial/seconds": time.monotonic() - started,  # the trial's wall time, this invocation
-                       "time/trial_start": began})  # epoch seconds (litlab.timeline)
+                extra=dict(zip(TRIAL_KEYS, (time.monotonic() - started,  # the trial's wall time, this invocation
+                                            began), strict=True)))  # its start, epoch seconds (litlab.timeline)
     numbers = numeric(result.metrics)
     console.cell_ended(payload["cell_id"], payload["run_id"], "FINISHED", numbers)
     tune.report({**numbers, FINISHED_KEY: 1.0})
