@@ -61,9 +61,9 @@ def _train_worker(payload: dict[str, Any]) -> None:
     if logger and not start:
         logger.log(0, build_skip_metrics(split))
     timeline = Timeline(logger.log if logger else _no_log)  # time/*: litlab.timeline
-    # at this attempt's first own step: step ``start`` belongs to the attempt that wrote the checkpoint, whose values
-    # the run's one history keeps (litlab.cluster.history)
-    timeline.emit(start + 1, {"time/worker_start": began, "time/model_built": built})
+    if not start:  # a fresh start's stamps only: a resumed attempt's would enter the run's one history at a step
+        # that another attempt may also reach (litlab.cluster.history; chaos seed 20261212 found it at start + 1)
+        timeline.emit(0, {"time/worker_start": began, "time/model_built": built})
     evaluate = _evaluation(payload, cfg, WithImageTower(cfg, model) if cache else (lambda: model),
                            suite_for(cfg, device), logger, timeline)
     extra = {"image_from_cache": bool(cache)}
