@@ -253,39 +253,39 @@ def log_sweep_plan(uri: str, run_id: str, plan: list[dict[str, Any]]) -> None:
     client(uri).log_text(run_id, json.dumps(plan, indent=1, default=str), PLAN_ARTIFACT)
 
 
-def fetch_sweep_plan(uri: str, sweep: str) -> list[dict[str, Any]]:
-    """The cell plan of the newest invocation of ``sweep`` (see ``log_sweep_plan``)."""
-    c = client(uri)
+def _planned_run(c: MlflowClient, uri: str, sweep: str) -> str | None:
+    """The run id of the newest invocation of ``sweep`` that logged a cell plan, None when none did."""
     exp = c.get_experiment_by_name(sweep)
     if exp is None:
         raise LookupError(f"no MLflow experiment {sweep!r} at {uri}")
     for run in c.search_runs([exp.experiment_id], filter_string="tags.kind = 'sweep'",
                              order_by=["attributes.start_time DESC"], max_results=50):
-        names = {a.path for a in c.list_artifacts(run.info.run_id)}
-        if PLAN_ARTIFACT in names:
-            with tempfile.TemporaryDirectory() as tmp:
-                return json.loads(Path(c.download_artifacts(run.info.run_id, PLAN_ARTIFACT, tmp)).read_text())
-    raise LookupError(f"sweep {sweep!r} at {uri} has no run with a cell plan ({PLAN_ARTIFACT}); "
-                      "run experiments/design_grid.py for it first")
+        if PLAN_ARTIFACT in {a.path for a in c.list_artifacts(run.info.run_id)}:
+            return run.info.run_id
+    return None
+
+
+def fetch_sweep_plan(uri: str, sweep: str) -> list[dict[str, Any]]:
+    """The cell plan of the newest invocation of ``sweep`` (see ``log_sweep_plan``)."""
+    c = client(uri)
+    run_id = _planned_run(c, uri, sweep)
+    if run_id is None:
+        raise LookupError(f"sweep {sweep!r} at {uri} has no run with a cell plan ({PLAN_ARTIFACT}); "
+                          "run experiments/design_grid.py for it first")
+    with tempfile.TemporaryDirectory() as tmp:
+        return json.loads(Path(c.download_artifacts(run_id, PLAN_ARTIFACT, tmp)).read_text())
 
 
 def fetch_sweep_text(uri: str, sweep: str, path: str) -> str | None:
     """A text artifact (e.g. ``coverage/coverage.md``) of the newest sweep invocation that logged a plan, None if
     that invocation has no such artifact."""
     c = client(uri)
-    exp = c.get_experiment_by_name(sweep)
-    if exp is None:
-        raise LookupError(f"no MLflow experiment {sweep!r} at {uri}")
-    for run in c.search_runs([exp.experiment_id], filter_string="tags.kind = 'sweep'",
-                             order_by=["attributes.start_time DESC"], max_results=50):
-        if PLAN_ARTIFACT not in {a.path for a in c.list_artifacts(run.info.run_id)}:
-            continue
-        folder, _, _ = path.rpartition("/")
-        if path not in {a.path for a in c.list_artifacts(run.info.run_id, folder or None)}:
-            return None
-        with tempfile.TemporaryDirectory() as tmp:
-            return Path(c.download_artifacts(run.info.run_id, path, tmp)).read_text(encoding="utf-8")
-    return None
+    run_id = _planned_run(c, uri, sweep)
+    folder, _, _ = path.rpartition("/")
+    if run_id is None or path not in {a.path for a in c.list_artifacts(run_id, folder or None)}:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        return Path(c.download_artifacts(run_id, path, tmp)).read_text(encoding="utf-8")
 
 
 def log_evaluation(uri: str, metrics: dict[str, float], step: int, *, run_id: str | None = None,
