@@ -18,8 +18,28 @@ Run = Mapping[str, Any]  # {"run_id", "status", "start_time", "tags", "params", 
 PlanEntry = Mapping[str, Any]  # {"cell", "studies", "overrides"} (+ optional "config_hash", "replicate_group")
 
 
+class Settings:
+    """Numeric readings of a config value, for anything whose ``setting(key)`` gives it as text."""
+
+    def setting(self, key: str) -> str | None:
+        raise NotImplementedError
+
+    def number(self, key: str) -> float | None:
+        """A numeric config value (learning rate, steps...), or None when absent or not a number."""
+        text = self.setting(key)
+        try:
+            return float(text) if text is not None else None
+        except ValueError:
+            return None
+
+    def whole_number(self, key: str) -> int | None:
+        """A config value that counts something (steps, batch size), or None when absent or not a number."""
+        value = self.number(key)
+        return None if value is None else int(value)
+
+
 @dataclass(frozen=True)
-class CellResult:
+class CellResult(Settings):
     cell: str  # cell id, e.g. "setup=Lu,optim.steps=300"
     studies: tuple[str, ...]
     overrides: Mapping[str, Any]  # the plan's overrides of this cell (typed values)
@@ -39,19 +59,6 @@ class CellResult:
         if self.run is None:
             return None
         return self.run["params"].get(key, self.run["tags"].get(key))
-
-    def number(self, key: str) -> float | None:
-        """A numeric config value (learning rate, steps...), or None when absent or not a number."""
-        text = self.setting(key)
-        try:
-            return float(text) if text is not None else None
-        except ValueError:
-            return None
-
-    def whole_number(self, key: str) -> int | None:
-        """A config value that counts something (steps, batch size), or None when absent or not a number."""
-        value = self.number(key)
-        return None if value is None else int(value)
 
     def history(self, name: str) -> list[tuple[int, float]]:
         """(step, value) of every logged evaluation of ``name`` in a finished run, by step ([] when absent)."""

@@ -17,11 +17,11 @@ from litlab.evaluators.facts import fact_key
 from litlab.grid import SEED_KEY
 from litlab.stats import Estimate, summarize
 
-from ablations.report_cells import CellResult, Status
+from ablations.report_cells import CellResult, Settings, Status
 
 
 @dataclass(frozen=True)
-class Group:
+class Group(Settings):
     """One setting of a study: its replicates (one CellResult per seed), in plan order."""
 
     id: str  # the replicate group, e.g. "setup=Lu,optim.steps=300"
@@ -54,17 +54,6 @@ class Group:
     def setting(self, key: str) -> str | None:
         """A config value as text, from the first replicate that knows it (the seed differs, the setting not)."""
         return next((v for c in self.replicates if (v := c.setting(key)) is not None), None)
-
-    def number(self, key: str) -> float | None:
-        text = self.setting(key)
-        try:
-            return float(text) if text is not None else None
-        except ValueError:
-            return None
-
-    def whole_number(self, key: str) -> int | None:
-        value = self.number(key)
-        return None if value is None else int(value)
 
     def values(self, name: str) -> tuple[float, ...]:
         """The metric's value in each finished replicate that logged it (one per seed)."""
