@@ -270,9 +270,10 @@ def run(args: argparse.Namespace, cells: list[Cell], concurrent: int, uri: str, 
                             artifacts=coverage, scheduler=build_scheduler(args.scheduler, cells))
         front = publish(sweep=sweep, uri=uri, preset=args.preset, preset_doc=PRESETS[args.preset].doc,
                         studies=studies, selected=args.study, cells=cells, results=results, log=log)
-    for r in results:
-        shown = ", ".join(f"{k}={v:.4f}" for k, v in headline(r.metrics).items())
-        print(f"{r.status:8s} {r.cell_id:30s} run={r.run_id} {shown} {r.error}")
+    for r in results:  # the finished ones printed their end line; these need the user
+        if r.status != "FINISHED":
+            shown = ", ".join(f"{k}={v:.4f}" for k, v in headline(r.metrics).items())
+            print(f"{r.status:8s} {r.cell_id:30s} run={r.run_id} {shown} {r.error}")
     print("\n".join(front))
     return 0 if all(r.status in ("FINISHED", "STOPPED") for r in results) else 1
 

@@ -299,13 +299,13 @@ def test_the_console_shows_each_update_once_and_the_log_file_holds_the_rest(swee
 
     _, uri, tmp = sweep
     lines = (tmp / "console.txt").read_text().splitlines()  # the first invocation's: 2 cells, 1 seed
-    # 2 cells x (start, 3 steps, end, sweep line) + the sweep's header, results, report and address
-    assert len(lines) <= 24, "\n".join(lines)
+    # 2 cells x (start, 2 steps, end, sweep line) + the sweep's header, report and address
+    assert len(lines) <= 22, "\n".join(lines)
     for r in _first_seed(fetch_cell_runs(uri, "sys-smoke")):
         cell = r["tags"]["cell"]
-        for step in (2, 4, 6):
+        for step, times in ((2, 1), (4, 1), (6, 0)):  # the last step's line would only precede the end line
             shown = [line for line in lines if re.match(rf"\[\d/2 {re.escape(cell)}\] step {step}/6 ", line)]
-            assert len(shown) == 1, (cell, step, lines)
+            assert len(shown) == times, (cell, step, lines)
         assert sum(f"{cell}] started" in line for line in lines) == 1
         assert sum(re.match(rf"\[\d/2 {re.escape(cell)}\] finished in \S+: .*zeroshot/", line) is not None
                    for line in lines) == 1, lines

@@ -3,10 +3,11 @@ experiments/sweep_report.py): what each event prints, the sweep line's counts an
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 
 import pytest
-from litlab.cluster.console_view import SweepView, duration, headline
+from litlab.cluster.console_view import LINE_BUDGET, PER_CELL, SweepView, duration, headline, progress_marks
 from litlab.cluster.front_page import cells_table, compare_url, compare_view, ui_base
 
 RUN_A, RUN_B = "a" * 32, "b" * 32
@@ -94,3 +95,37 @@ def test_the_compare_address_asks_for_the_training_view_the_charts_and_a_flat_li
 def test_cells_table_fills_what_a_row_lacks():
     assert cells_table([{"cell": "a", "top1": 0.5}, {"cell": "b", "status": "FAILED"}]) == \
         {"cell": ["a", "b"], "top1": [0.5, None], "status": [None, "FAILED"]}
+
+
+def _console_lines(cells: int, steps: int = 60, log_every: int = 10) -> list[str]:
+    """Every line a sweep of ``cells`` cells prints, each cell logging every ``log_every`` steps."""
+    v = SweepView.of([(f"seed={i}", steps) for i in range(cells)], now=0.0)
+    out = []
+    for i in range(cells):
+        run = f"{i:032d}"
+        out += v.lines({"kind": "start", "cell": f"seed={i}", "run": run}, 1.0)
+        for step in range(log_every, steps + 1, log_every):
+            out += v.lines({"kind": "step", "run": run, "step": step, "steps": steps, "loss": 1.0, "pairs_s": 9.0},
+                           2.0)
+        out += v.lines({"kind": "end", "cell": f"seed={i}", "run": run, "status": "FINISHED",
+                        "metrics": {"zeroshot/x/top1": 0.5}}, 3.0)
+    return out
+
+
+@pytest.mark.parametrize(("cells", "shown"), [(2, [10, 20, 30, 40, 50]), (7, [10, 20, 30, 40, 50]), (21, [30]),
+                                              (60, [30])])
+def test_the_console_shares_a_line_budget_among_the_cells_progress(cells, shown):
+    lines = _console_lines(cells)
+    assert len(lines) <= max(LINE_BUDGET, (PER_CELL + 1) * cells)  # a huge sweep: one progress line a cell
+    steps = [int(m.group(1)) for m in map(re.compile(r"\[1/\d+ seed=0\] step (\d+)/60 ").match, lines) if m]
+    assert steps == shown
+    assert sum(line.startswith("sweep: ") for line in lines) == cells
+
+
+def test_a_restarted_attempt_logging_the_same_steps_again_prints_nothing_twice():
+    v = SweepView.of([("setup=Lu", 60)] * 1 + [(f"s{i}", 60) for i in range(20)], now=0.0)
+    v.lines({"kind": "start", "cell": "setup=Lu", "run": RUN_A}, 1.0)
+    step = {"kind": "step", "run": RUN_A, "steps": 60, "loss": 1.0, "pairs_s": 1.0}
+    assert v.lines({**step, "step": 30}, 2.0) == ["[1/21 setup=Lu] step 30/60  loss 1.000  1 pairs/s"]
+    assert v.lines({**step, "step": 30}, 3.0) == []  # the resumed attempt passes step 30 again
+    assert progress_marks(60, 21) == [30] and progress_marks(6, 2)[-1] == 5

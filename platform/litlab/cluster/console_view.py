@@ -4,6 +4,11 @@
     [2/7 setup=Lu] step 20/60  loss 2.913  412 pairs/s
     [2/7 setup=Lu] finished in 3m12s: zeroshot/emoji-vendors-heldout/top1 0.213  zeroshot/fmnist-test/top1 0.305
     sweep: 2/7 done, 1 running, 0 failed; 4m05s elapsed, ETA 9m30s
+
+A sweep's console stays near ``LINE_BUDGET`` lines whatever its size: every cell prints its start, its end and the
+sweep line after it, and the lines left are shared out as progress lines, at most ``(LINE_BUDGET - 3 n) // n`` a
+cell (at least one), at the logged steps nearest evenly spaced marks (a 7-cell sweep of 60 steps logged every 10
+shows steps 10-50; 21 cells, step 30). The last step prints no progress line: the end line follows it.
 """
 
 from __future__ import annotations
@@ -18,6 +23,14 @@ from litlab.progress import eta_text as duration
 # the metrics an end line shows: each evaluation's first-glance number
 HEADLINE = re.compile(r"^(zeroshot/[^/]+/top1|retrieval/[^/]+/(i2t|t2i)_r1|fewshot/[^/]+/10shot/top1)$")
 SKIPPED = re.compile(r"^data/(build_)?skipped/")
+LINE_BUDGET = 90  # a sweep's console lines, its header and closing lines aside (~100 in all)
+PER_CELL = 3  # a cell's start and end lines, and the sweep line after its end
+
+
+def progress_marks(steps: int, cells: int) -> list[int]:
+    """The steps, evenly spaced inside (0, steps), at or after which a cell's next progress line shows."""
+    k = max(1, (LINE_BUDGET - PER_CELL * cells) // max(cells, 1))
+    return [steps * j // (k + 1) for j in range(1, k + 1)]
 
 
 def headline(metrics: dict[str, Any]) -> dict[str, float]:
@@ -33,6 +46,7 @@ class CellState:
     step: int = 0
     status: str = "pending"  # pending | running | finished | failed | skipped
     started: float | None = None
+    marks: list[int] = field(default_factory=list)  # progress_marks not yet passed
 
 
 @dataclass
@@ -45,7 +59,9 @@ class SweepView:
 
     @classmethod
     def of(cls, cells: Sequence[tuple[str, int]], now: float) -> SweepView:
-        return cls([CellState(i + 1, cell_id, steps) for i, (cell_id, steps) in enumerate(cells)], now)
+        n = len(cells)
+        return cls([CellState(i + 1, cell_id, steps, marks=progress_marks(steps, n))
+                    for i, (cell_id, steps) in enumerate(cells)], now)
 
     def cell(self, cell_id: str) -> CellState | None:
         return next((c for c in self.cells if c.cell_id == cell_id), None)
@@ -70,7 +86,11 @@ class SweepView:
             c.status, c.step = "skipped", c.steps
             return [f"{self.tag(c)} {event.get('earlier', 'finished')} earlier in run {event['run'][:8]}: skipped"]
         if kind == "step":
-            c.step = max(c.step, int(event["step"]))
+            step = int(event["step"])
+            c.step = max(c.step, step)
+            if step >= c.steps or not c.marks or step < c.marks[0]:
+                return []
+            c.marks = [m for m in c.marks if m > step]
             return [f"{self.tag(c)} step {event['step']}/{event['steps']}  loss {event['loss']:.3f}  "
                     f"{event['pairs_s']:.0f} pairs/s"]
         if kind == "end":
