@@ -11,7 +11,9 @@ temp dir and TMPDIR, draws 1-3 kills from its seed (a Train worker, two workers 
 process group; at a random time after the start, or a random moment after a cell reached a random step), reruns
 the sweep after a driver kill or a failed cell until it finishes, then audits: one FINISHED run per cell, each
 step once, the history from the final model's lineage, every attempt recorded, every checkpoint whole, no
-leftovers (unregistered or staging folders, checkpoint files in TMPDIR), no RUNNING parent run. Killed actors are
+leftovers (unregistered or staging folders, checkpoint files in TMPDIR), no RUNNING parent run, and the sweep never
+stalled (an invocation whose cells log nothing new for 5 minutes is killed and the round fails). Each round's table
+is printed as soon as it is audited. Killed actors are
 left to die on their own (they outlive the driver by a few seconds); the round waits for them before auditing.
 Takes about 2-4 minutes a round on a 2-core CPU machine (Ray and Train start-up dominate); run it under the Ray
 lock on a shared machine: `flock /tmp/litlab-ray.lock python experiments/chaos.py ...`.
@@ -40,6 +42,7 @@ SETS = ("image.size=32", f"optim.steps={STEPS}", "optim.warmup_steps=2", "data.b
         "train.log_every=2", "train.checkpoint_every=6", "eval.every=10")
 TARGETS = ("worker", "two_workers", "driver")
 MAX_INVOCATIONS = 6
+STALL_S = 300.0  # nothing new in the sweep's MLflow records for this long: it is stuck (seed 20261216 found one)
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class Round:
     checks: list = field(default_factory=list)
     zombie_s: float = 0.0  # the longest a killed driver's processes lived on after the kill
     last_to_go: list[str] = field(default_factory=list)  # which of them lived that long
+    stalled: str = ""  # which invocation stopped moving, if one did
 
 
 def draw(seed: int, cells: tuple[str, ...] = CELLS, steps: int = STEPS, kills: int | None = None,
@@ -151,15 +155,41 @@ def progress(uri: str, sweep: str) -> dict[str, tuple[str, int, int]]:
     return out
 
 
-def wait_for(kill: Kill, proc: subprocess.Popen, began: float, uri: str, sweep: str) -> bool:
-    """Block until the kill's moment; False if the sweep exited first."""
+class Stall:
+    """Whether a sweep stopped moving: its cells' records (status, attempts, steps) unchanged for ``STALL_S``."""
+
+    def __init__(self, uri: str, sweep: str) -> None:
+        self.uri, self.sweep, self.seen, self.since = uri, sweep, None, time.monotonic()
+
+    def __call__(self) -> bool:
+        now = progress(self.uri, self.sweep)
+        if now != self.seen:
+            self.seen, self.since = now, time.monotonic()
+        return time.monotonic() - self.since > STALL_S
+
+
+def wait_for(kill: Kill, proc: subprocess.Popen, began: float, uri: str, sweep: str, stall: Stall) -> bool:
+    """Block until the kill's moment; False if the sweep exited or stalled first."""
     if kill.cell:
         while proc.poll() is None and progress(uri, sweep).get(kill.cell, ("", 0, -1))[2] < kill.step:
+            if stall():
+                return False
             time.sleep(0.3)
         began = time.monotonic()
     while proc.poll() is None and time.monotonic() < began + kill.delay:
         time.sleep(0.1)
     return proc.poll() is None
+
+
+def finish(proc: subprocess.Popen, stall: Stall) -> bool:
+    """Wait for the invocation to end; False (and its process group killed) when it stalled instead."""
+    while proc.poll() is None:
+        if stall():
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return False
+        time.sleep(1.0)
+    return True
 
 
 def perform(kill: Kill, proc: subprocess.Popen, uri: str, sweep: str) -> tuple[str, dict[tuple[int, int], str]]:
@@ -205,8 +235,8 @@ def run_round(seed: int, work: Path, shards: Path, cells: tuple[str, ...] = CELL
         with open(work / f"invocation-{n + 1}.log", "w") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env,
                                     start_new_session=True)
-            began, driver_killed = time.monotonic(), False
-            while pending and wait_for(pending[0], proc, began, uri, sweep):
+            began, driver_killed, stall = time.monotonic(), False, Stall(uri, sweep)
+            while pending and wait_for(pending[0], proc, began, uri, sweep, stall):
                 kill = pending.pop(0)
                 hit, pids = perform(kill, proc, uri, sweep)
                 (result.done if hit else result.missed).append(f"{kill.describe()}: {hit or 'no worker left'}")
@@ -214,7 +244,12 @@ def run_round(seed: int, work: Path, shards: Path, cells: tuple[str, ...] = CELL
                 began, driver_killed = time.monotonic(), kill.target == "driver"
                 if driver_killed:
                     break
-            code = proc.wait(timeout=1800)
+            left = {} if driver_killed else descendants(proc.pid)
+            if not driver_killed and not finish(proc, stall):
+                result.stalled = f"invocation {n + 1}: nothing new in MLflow for {STALL_S:.0f} s; killed"
+                watchers.append(watch(left))
+                break
+            code = proc.returncode
         if not driver_killed and code == 0:
             break
     result.missed += [f"{k.describe()}: the sweep had finished" for k in pending]
@@ -224,22 +259,26 @@ def run_round(seed: int, work: Path, shards: Path, cells: tuple[str, ...] = CELL
     result.last_to_go = max(watchers, key=lambda w: w.lived).last if watchers else []
     shutil.rmtree(ray_tmp, ignore_errors=True)
     result.checks = audit_sweep(uri, sweep, str(work / "ray"), list(cells), temp_dirs=[tmp])
+    result.checks.append(Check("the sweep never stalled", not result.stalled, result.stalled))
     result.checks.append(Check("killed processes gone", result.zombie_s < float("inf"),
                                "" if result.zombie_s < float("inf") else "a killed driver's processes lived on"))
     return result
 
 
+def show_round(r: Round) -> None:
+    """A round's kills and checks, printed as soon as it is audited (an interrupted run keeps what it found)."""
+    print(f"\nround seed {r.seed}: {len(r.done)} kill(s), {r.invocations} invocation(s), killed processes lived "
+          f"{r.zombie_s:.1f} s more" + (f" (the last: {', '.join(r.last_to_go)})" if r.last_to_go else ""))
+    for line in r.done:
+        print(f"  killed: {line}")
+    for line in r.missed:
+        print(f"  missed: {line}")
+    for c in r.checks:
+        print(f"  {'PASS' if c.ok else 'FAIL'}  {c.invariant}" + (f": {c.detail}" if c.detail else ""), flush=True)
+
+
 def report(rounds: list[Round]) -> bool:
-    """Print one table per round and the summary; True when every invariant held in every round."""
-    for r in rounds:
-        print(f"\nround seed {r.seed}: {len(r.done)} kill(s), {r.invocations} invocation(s), killed processes lived "
-              f"{r.zombie_s:.1f} s more" + (f" (the last: {', '.join(r.last_to_go)})" if r.last_to_go else ""))
-        for line in r.done:
-            print(f"  killed: {line}")
-        for line in r.missed:
-            print(f"  missed: {line}")
-        for c in r.checks:
-            print(f"  {'PASS' if c.ok else 'FAIL'}  {c.invariant}" + (f": {c.detail}" if c.detail else ""))
+    """Print the summary table; True when every invariant held in every round."""
     names = [c.invariant for c in rounds[0].checks] if rounds else []
     print(f"\n{'invariant':36s} " + " ".join(f"{r.seed:>6d}" for r in rounds))
     for i, name in enumerate(names):
@@ -270,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
         kills = draw(seed, kills=args.kills)
         print(f"round seed {seed}: {'; '.join(k.describe() for k in kills)}", flush=True)
         rounds.append(run_round(seed, work / f"round-{seed}", shards, kills=kills))
+        show_round(rounds[-1])
     return 0 if report(rounds) else 1
 
 

@@ -97,3 +97,41 @@ def test_each_cell_is_stopped_at_its_first_evaluation_and_marked_in_mlflow(stopp
 def test_no_train_worker_outlives_a_stopped_trial(stopped):
     *_, leftover = stopped
     assert leftover == []
+
+
+def test_a_worker_group_whose_workers_all_died_is_removed_and_a_live_one_is_not(stopped):
+    """litlab.cluster.orphans, on real placement groups: what Ray Train 2.60 left behind when a worker died while it
+    launched the train function (chaos seed 20261216: the next trial's data reads then waited forever)."""
+    import ray
+    from litlab.cluster.orphans import remove_orphans
+    from ray.util.placement_group import placement_group
+    from ray.util.scheduling_strategies import PlacementGroupSchedulingStrategy
+    from ray.util.state import list_actors
+
+    @ray.remote(num_cpus=0.25)
+    class Member:
+        def ready(self) -> bool:
+            return True
+
+    def group_with_members():
+        pg = placement_group([{"CPU": 0.25}] * 2)
+        ray.get(pg.ready(), timeout=120)
+        members = [Member.options(scheduling_strategy=PlacementGroupSchedulingStrategy(pg, i)).remote()
+                   for i in range(2)]
+        ray.get([m.ready.remote() for m in members], timeout=120)
+        return pg, members
+
+    (leaked, dead), (live, alive) = group_with_members(), group_with_members()
+    for m in dead:
+        ray.kill(m)
+    for _ in range(60):  # the state API sees the deaths a moment later
+        states = {a.state for a in list_actors(filters=[("placement_group_id", "=", leaked.id.hex())], limit=10)}
+        if states == {"DEAD"}:
+            break
+        time.sleep(0.5)
+    removed = remove_orphans(recheck_s=1.0)
+    assert leaked.id.hex() in removed and live.id.hex() not in removed
+    table = ray.util.placement_group_table()
+    assert table[leaked.id.hex()]["state"] == "REMOVED"
+    assert table[live.id.hex()]["state"] == "CREATED"
+    assert ray.get([m.ready.remote() for m in alive], timeout=60) == [True, True]

@@ -20,6 +20,7 @@ from ray.tune.execution import class_cache
 from litlab.cluster import console
 from litlab.cluster.attempts import claim_invocation, close_stale_parents, owns
 from litlab.cluster.finish import TRIAL_KEYS, finish_cell
+from litlab.cluster.orphans import remove_orphans
 from litlab.cluster.progress import FINISHED_KEY, fit_reporting, new_progress, numeric
 from litlab.cluster.schedulers import PerGroup
 from litlab.cluster.tracking import (
@@ -61,6 +62,7 @@ def run_trial(config: dict[str, Any], payloads: dict[str, dict[str, Any]], progr
     name = trial_name(payload["sweep"], payload["cell_id"], payload["run_id"])
     cfg = from_dict(payload["run"])
     console.cell_started(payload["cell_id"], payload["run_id"])
+    remove_orphans()  # a worker group an earlier trial's Train run left holding CPUs (litlab.cluster.orphans)
     try:
         result = fit_reporting(lambda: fit_cell(
             cfg, name=name, storage=payload["storage"], tracking_uri=payload["tracking_uri"], run_id=payload["run_id"],
@@ -71,6 +73,8 @@ def run_trial(config: dict[str, Any], payloads: dict[str, dict[str, Any]], progr
             logger.finish("FAILED")
         console.cell_ended(payload["cell_id"], payload["run_id"], "FAILED", {}, f"{type(err).__name__}: {err}")
         raise
+    finally:
+        remove_orphans()  # this trial's, when its Train run failed without shutting its workers down
     finish_cell(result, uri=payload["tracking_uri"], run_id=payload["run_id"], invocation=payload["invocation"],
                 extra=dict(zip(TRIAL_KEYS, (time.monotonic() - started,  # the trial's wall time, this invocation
                                             began), strict=True)))  # its start, epoch seconds (litlab.timeline)
