@@ -37,10 +37,14 @@ def batch_of(group: Group) -> int | None:
 
 
 def negatives_part(groups: Sequence[Group]) -> list[Group]:
-    """The Appendix F part: softmax settings at the setups that were also run with worker negatives (all softmax
-    settings when none was)."""
+    """The Appendix F part: softmax settings at the setups that were also run with worker negatives. When none was:
+    at the setups the objective part does not compare, else at the base config's setup (the objective part's
+    softmax Uu cells are not Appendix F's), else every softmax setting."""
     softmax = [g for g in groups if setting(g, "optim.objective") == "softmax"]
     setups = {setting(g, "setup") for g in softmax if setting(g, "optim.negatives") == "worker"}
+    if not setups:
+        compared = {setting(g, "setup") for g in objective_part(groups)}
+        setups = {setting(g, "setup") for g in softmax} - compared or {str(DEFAULTS["setup"])} & compared
     return [g for g in softmax if not setups or setting(g, "setup") in setups]
 
 

@@ -169,6 +169,18 @@ def test_loss_objective_agrees_when_sigmoid_wins_at_small_batch_in_every_setup()
     assert "sigmoid ≥ softmax at every condition: agrees" in notes
 
 
+def test_the_objective_part_run_alone_keeps_its_softmax_uu_cells_out_of_the_negatives_table():
+    """The README's loss run: only the objective product (--cell), so no worker-negatives cell says which setup the
+    Appendix F table is at: it is the base config's (Lu), not the objective part's Uu."""
+    levels = {f"optim.negatives=global;data.batch_size={b}": 0.4 + 0.1 * i for i, b in enumerate((16, 32, 64))}
+    levels |= {f"optim.objective=softmax;setup=Uu;data.batch_size={b}": 0.3 for b in (16, 32, 64)}
+    levels |= {f"optim.objective=sigmoid;setup={s};data.batch_size={b}": 0.35 for s in ("Lu", "Uu")
+               for b in (16, 32, 64)}
+    rep = build("loss", *replicated("loss", levels))
+    assert list(rows_by_first(rep.tables[0])) == ["16", "32", "64"]
+    assert "global loss: zero-shot top-1 % increasing in batch size (16, 32, 64): agrees" in " ".join(rep.notes)
+
+
 def test_loss_without_a_sigmoid_setting_has_no_objective_part():
     levels = {f"optim.negatives={n};data.batch_size=16": 0.4 for n in ("global", "worker")}
     rep = build("loss", *replicated("loss", levels))

@@ -27,8 +27,8 @@ RECHECK_S = 3.0
 
 
 def orphans_of(groups: Mapping[str, Mapping[str, Any]], actors: Iterable[tuple[str | None, str]]) -> list[str]:
-    """The orphans among ``groups`` (``ray.util.placement_group_table()``) given ``actors``: (placement group id or
-    None, state) pairs from Ray's state API."""
+    """The orphans among ``groups`` ({id: {"state", "bundles": {index: resources}}}) given ``actors``: (placement
+    group id or None, state) pairs from Ray's state API."""
     states: dict[str, set[str]] = defaultdict(set)
     for group, state in actors:
         if group:
@@ -42,16 +42,22 @@ def _reserves(info: Mapping[str, Any]) -> bool:
 
 
 def _look() -> list[str]:
-    """The orphans now; none when Ray's state API does not answer (a cluster started without its dashboard)."""
-    from ray.util.state import list_actors
+    """This job's orphans now (another job's groups on a shared cluster are never touched); none when Ray's state
+    API does not answer (a cluster started without its dashboard)."""
+    from ray.util.state import list_actors, list_placement_groups
 
+    job = ray.get_runtime_context().get_job_id()
     try:
         actors = list_actors(detail=True, limit=10_000, raise_on_missing_output=False)
+        groups = list_placement_groups(detail=True, limit=10_000, raise_on_missing_output=False)
     except Exception as err:  # the state API's errors vary with the cluster: nothing to clean is the safe answer
         print(f"orphaned placement groups not checked: Ray's state API did not answer ({type(err).__name__}: "
               f"{err})"[:500], flush=True)
         return []
-    return orphans_of(ray.util.placement_group_table(), ((a.placement_group_id, a.state) for a in actors))
+    ours = {g.placement_group_id: {"state": g.state, "bundles": {i: b.get("unit_resources", {})
+                                                                  for i, b in enumerate(g.bundles or [])}}
+            for g in groups if g.creator_job_id == job}
+    return orphans_of(ours, ((a.placement_group_id, a.state) for a in actors))
 
 
 def remove_orphans(recheck_s: float = RECHECK_S) -> list[str]:
