@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     summaries = {b.name: summarise([r.figures for r in runs if r.bench == b.name and not r.returncode])
                  for b in benches}
     summaries = {k: v for k, v in summaries.items() if v}
-    busiest = max(checks, key=lambda q: (not q.ok, q.load[0]), default=first)
+    busiest = max(checks, key=lambda q: (not q.ok, q.busy), default=first)
     quiet = f"before the runs {first.describe()}; busiest check before a run: {busiest.describe()}"
     mode = "quick" if args.quick else "full"
     title = (f"{stamp} - `{code}` - {args.runs} run(s) of each benchmark ({mode}"

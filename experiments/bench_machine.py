@@ -1,9 +1,11 @@
 """The machine a `make bench` entry was measured on, whether it was quiet, and the code it measured. Not a script:
 experiments/bench.py imports it.
 
-Quiet means: the 1-minute load average at most QUIET_LOAD_PER_CPU per CPU, and no Ray cluster running (no raylet
-or gcs_server process of anyone's). Either one slows a benchmark's sides unevenly, so a figure measured then is
-recorded as measured on a busy machine.
+Quiet means: the CPUs busy at most QUIET_BUSY of the time over a SAMPLE_S-second sample of /proc/stat, and no Ray
+cluster running (no raylet or gcs_server process of anyone's). Either one slows a benchmark's sides unevenly, so a
+figure measured then is recorded as measured on a busy machine. The load averages are reported beside it but do not
+decide: the 1-minute one still counts the previous benchmark run for a minute or two after it ended (it read 2.6 on
+an idle 2-core machine right after a chaos run), so it would call every run after the first busy.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-QUIET_LOAD_PER_CPU = 0.25
+QUIET_BUSY = 0.10  # fraction of all CPUs' time
+SAMPLE_S = 5.0
 RAY_PROCESSES = ("raylet", "gcs_server")
 
 
@@ -23,22 +27,39 @@ class Quiet:
     load: tuple[float, float, float]
     cpus: int
     ray_pids: tuple[int, ...]
+    busy: float = 0.0  # fraction of all CPUs' time busy over the sample
 
     @property
     def ok(self) -> bool:
-        return self.load[0] <= QUIET_LOAD_PER_CPU * self.cpus and not self.ray_pids
+        return self.busy <= QUIET_BUSY and not self.ray_pids
 
     def describe(self) -> str:
         load = "/".join(f"{x:.2f}" for x in self.load)
         ray = (f"{len(self.ray_pids)} Ray cluster process(es) running (pids {', '.join(map(str, self.ray_pids))})"
                if self.ray_pids else "no Ray cluster running")
         verdict = "quiet" if self.ok else "NOT quiet"
-        return (f"{verdict}: load average {load} (1/5/15 min) on {self.cpus} CPUs (quiet: 1-min <= "
-                f"{QUIET_LOAD_PER_CPU * self.cpus:.2f}), {ray}")
+        return (f"{verdict}: CPUs {100 * self.busy:.0f} % busy over {SAMPLE_S:g} s (quiet: <= {100 * QUIET_BUSY:.0f} "
+                f"%), load average {load} (1/5/15 min) on {self.cpus} CPUs, {ray}")
+
+
+def cpu_times(stat: Path = Path("/proc/stat")) -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot, from the aggregate line of /proc/stat."""
+    user, nice, system, idle, iowait, irq, softirq, steal = map(int, stat.read_text().split()[1:9])
+    busy = user + nice + system + irq + softirq + steal
+    return busy, busy + idle + iowait
+
+
+def busy_fraction(sample_s: float | None = None, stat: Path = Path("/proc/stat")) -> float:
+    """The fraction of all CPUs' time spent busy over the next ``sample_s`` seconds (default SAMPLE_S)."""
+    b0, t0 = cpu_times(stat)
+    time.sleep(SAMPLE_S if sample_s is None else sample_s)
+    b1, t1 = cpu_times(stat)
+    return (b1 - b0) / max(t1 - t0, 1)
 
 
 def quiet_now() -> Quiet:
-    return Quiet(tuple(round(x, 2) for x in os.getloadavg()), os.cpu_count() or 1, ray_pids())  # type: ignore[arg-type]
+    load = tuple(round(x, 2) for x in os.getloadavg())
+    return Quiet(load, os.cpu_count() or 1, ray_pids(), round(busy_fraction(), 3))  # type: ignore[arg-type]
 
 
 def ray_pids(proc: Path = Path("/proc")) -> tuple[int, ...]:
