@@ -45,6 +45,7 @@ def test_killed_workers_and_driver_leave_a_truthful_record(tiny_shards, tmp_path
     kills = [chaos.Kill("worker", 0.0, LU, LOG), chaos.Kill("worker", 0.0, LU, 2 * EVERY + 4),
              chaos.Kill("driver", 0.0, UU, EVERY + 4), extra]
     result = chaos.run_round(seed, tmp_path, tiny_shards, cells=(LU, UU), sets=SETS, kills=kills)
+    chaos.show_round(result)
     chaos.report([result])
     assert len(result.done) >= 3 and not [c for c in result.checks if not c.ok], (result.done, result.checks)
 
