@@ -7,8 +7,9 @@
 
 A sweep's console stays near ``LINE_BUDGET`` lines whatever its size: every cell prints its start, its end and the
 sweep line after it, and the lines left are shared out as progress lines, at most ``(LINE_BUDGET - 3 n) // n`` a
-cell (at least one), at the logged steps nearest evenly spaced marks (a 7-cell sweep of 60 steps logged every 10
-shows steps 10-50; 21 cells, step 30). The last step prints no progress line: the end line follows it.
+cell (at least one), each at the first logged step at or after one of evenly spaced marks (a 7-cell sweep of 60
+steps logged every 10 shows steps 10-50; 21 cells, step 30). The last step prints no progress line: the end line
+follows it.
 """
 
 from __future__ import annotations
