@@ -162,18 +162,21 @@ class Stall:
         self.uri, self.sweep, self.seen, self.since = uri, sweep, None, time.monotonic()
 
     def __call__(self) -> bool:
+        """Read the records again (kept in ``seen``); True once they have not changed for ``STALL_S``."""
         now = progress(self.uri, self.sweep)
         if now != self.seen:
             self.seen, self.since = now, time.monotonic()
         return time.monotonic() - self.since > STALL_S
 
 
-def wait_for(kill: Kill, proc: subprocess.Popen, began: float, uri: str, sweep: str, stall: Stall) -> bool:
+def wait_for(kill: Kill, proc: subprocess.Popen, began: float, stall: Stall) -> bool:
     """Block until the kill's moment; False if the sweep exited or stalled first."""
     if kill.cell:
-        while proc.poll() is None and progress(uri, sweep).get(kill.cell, ("", 0, -1))[2] < kill.step:
+        while proc.poll() is None:
             if stall():
                 return False
+            if stall.seen.get(kill.cell, ("", 0, -1))[2] >= kill.step:  # the records stall() just read
+                break
             time.sleep(0.3)
         began = time.monotonic()
     while proc.poll() is None and time.monotonic() < began + kill.delay:
@@ -181,25 +184,29 @@ def wait_for(kill: Kill, proc: subprocess.Popen, began: float, uri: str, sweep: 
     return proc.poll() is None
 
 
-def finish(proc: subprocess.Popen, stall: Stall) -> bool:
-    """Wait for the invocation to end; False (and its process group killed) when it stalled instead."""
+def kill_group(proc: subprocess.Popen) -> dict[tuple[int, int], str]:
+    """SIGKILL the invocation's process group; the processes it leaves (its local Ray cluster, and the actors in
+    their own process groups), to watch until they are gone."""
+    left = descendants(proc.pid)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return left
+
+
+def finish(proc: subprocess.Popen, stall: Stall) -> dict[tuple[int, int], str] | None:
+    """Wait for the invocation to end; when it stalls instead, kill it and return what it left (None if it ended)."""
     while proc.poll() is None:
         if stall():
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return False
+            return kill_group(proc)
         time.sleep(1.0)
-    return True
+    return None
 
 
 def perform(kill: Kill, proc: subprocess.Popen, uri: str, sweep: str) -> tuple[str, dict[tuple[int, int], str]]:
     """Do the kill; (what it hit, "" if there was no worker left to kill; the processes a driver kill left)."""
     state = ", ".join(f"{c} {s.lower()} attempt {a} step {p}" for c, (s, a, p) in sorted(progress(uri, sweep).items()))
     if kill.target == "driver":
-        left = descendants(proc.pid)  # its local Ray cluster, and the actors in their own process groups
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        return f"driver [{state or 'no run yet'}]", left
+        return f"driver [{state or 'no run yet'}]", kill_group(proc)
     deadline = time.monotonic() + 120
     while not (workers := train_workers(proc.pid)) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)  # between cells or starting up: the first worker that appears
@@ -236,7 +243,7 @@ def run_round(seed: int, work: Path, shards: Path, cells: tuple[str, ...] = CELL
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, env=env,
                                     start_new_session=True)
             began, driver_killed, stall = time.monotonic(), False, Stall(uri, sweep)
-            while pending and wait_for(pending[0], proc, began, uri, sweep, stall):
+            while pending and wait_for(pending[0], proc, began, stall):
                 kill = pending.pop(0)
                 hit, pids = perform(kill, proc, uri, sweep)
                 (result.done if hit else result.missed).append(f"{kill.describe()}: {hit or 'no worker left'}")
@@ -244,8 +251,8 @@ def run_round(seed: int, work: Path, shards: Path, cells: tuple[str, ...] = CELL
                 began, driver_killed = time.monotonic(), kill.target == "driver"
                 if driver_killed:
                     break
-            left = {} if driver_killed else descendants(proc.pid)
-            if not driver_killed and not finish(proc, stall):
+            left = None if driver_killed else finish(proc, stall)
+            if left is not None:
                 result.stalled = f"invocation {n + 1}: nothing new in MLflow for {STALL_S:.0f} s; killed"
                 watchers.append(watch(left))
                 break
