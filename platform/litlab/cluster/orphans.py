@@ -4,7 +4,8 @@ Found by the chaos script (seed 20261216): a Train worker killed while Ray Train
 on the worker group made the controller fail (``ControllerError``) without shutting the group down; its placement
 group (1 of the machine's 2 CPUs) stayed CREATED after the controller and the trial had ended, and the next
 trial's Ray Data reads waited for a CPU forever. A trial that a scheduler stops has leaked the same way
-(ray-project/ray#54305). Each trial therefore removes such groups before it starts and after its ``fit`` ends.
+(ray-project/ray#54305). Each trial therefore removes such groups before it starts and after its ``fit`` fails
+(a ``fit`` that returns has shut its own group down).
 
 An orphan is a CREATED placement group that reserves CPUs or GPUs, had actors, and whose actors are all dead, on
 two looks ``recheck_s`` apart: Ray Train replacing a failed worker group removes the old group within moments of

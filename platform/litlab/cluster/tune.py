@@ -68,13 +68,12 @@ def run_trial(config: dict[str, Any], payloads: dict[str, dict[str, Any]], progr
             cfg, name=name, storage=payload["storage"], tracking_uri=payload["tracking_uri"], run_id=payload["run_id"],
             invocation=payload["invocation"], progress=progress), progress, name)
     except Exception as err:
+        remove_orphans()  # this trial's, when its Train run failed without shutting its workers down
         if owns(payload["tracking_uri"], payload["run_id"], payload["invocation"]):  # not a stale invocation
             logger.set_tag("error", f"{type(err).__name__}: {err}"[:4000])
             logger.finish("FAILED")
         console.cell_ended(payload["cell_id"], payload["run_id"], "FAILED", {}, f"{type(err).__name__}: {err}")
         raise
-    finally:
-        remove_orphans()  # this trial's, when its Train run failed without shutting its workers down
     finish_cell(result, uri=payload["tracking_uri"], run_id=payload["run_id"], invocation=payload["invocation"],
                 extra=dict(zip(TRIAL_KEYS, (time.monotonic() - started,  # the trial's wall time, this invocation
                                             began), strict=True)))  # its start, epoch seconds (litlab.timeline)
