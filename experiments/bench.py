@@ -86,7 +86,8 @@ register(Bench("precompute", quick=("--steps", "5")))
 register(Bench("eval_speed", quick=("--images", "1000")))
 register(Bench("dedup_quality", quick=("--per-source", "20", "--demo-rows", "100", "--methods", "exact,phash")))
 register(Bench("gpu", gpu=True))
-NOT_BENCHMARKS = {"figures": "how benchmarks report figures", "dedup_pool": "dedup_quality.py's image pool"}
+NOT_BENCHMARKS = {"figures": "how benchmarks report figures", "dedup_pool": "dedup_quality.py's image pool",
+                  "cpu_share": "CPU seconds per process role, for ray_overhead.py"}
 
 
 @dataclass(frozen=True)

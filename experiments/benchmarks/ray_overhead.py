@@ -15,9 +15,12 @@ from the demo shards, `make data`) with `litlab.loop.train`, using the whole mac
   ray 2      `fit_cell` with 2 workers (0.5 CPU and 1 thread each on 2 CPUs, as a sweep sizes them; as the DDP
              processes' threads).
 pairs/s of a side: rank 0's logged steps after the first logging interval (start-up, warm-up), from the times the
-values were logged (Ray: the timestamps in the run's MLflow history). Ray's start-up (cluster, trainer, data) until
-the first logged step is printed apart. Sides alternate, reversed every other repeat (A B C D, D C B A, ...); the
-ratios ray / plain are paired per repeat and printed as median [min-max] with their count (goal >= 1.0x for both).
+values were logged (Ray: the timestamps in the run's MLflow history); beside it, as a breakdown without a goal, the
+same from the second logged interval on (Ray's helper processes are still starting during the first one). Ray's
+start-up (cluster, trainer, data) until the first logged step is printed apart. Each side's CPU seconds, from its
+start to its end, are summed per process role (cpu_share.py: train workers, Ray Data, Ray Train helpers, ...).
+Sides alternate, reversed every other repeat (A B C D, D C B A, ...); the ratios ray / plain are paired per repeat
+and printed as median [min-max] with their count (goal >= 1.0x for both).
 About 2.5 minutes per repeat on a 2-core CPU (most of it Ray starting); 2 repeats by default.
 """
 
@@ -34,6 +37,7 @@ from collections.abc import Callable, Iterator
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
+from cpu_share import CpuShare
 from figures import report
 from litlab.config import RunConfig, apply_overrides, default_data_root
 from litlab.data.shards import iter_rows
@@ -60,13 +64,17 @@ def plain_batches(cfg: RunConfig, rank: int = 0, world: int = 1) -> Iterator[dic
                 chunk = []
 
 
-def rate(cfg: RunConfig, stamps: list[tuple[int, float]]) -> float:
-    """pairs/s between the first and the last logged step."""
-    (s0, t0), (s1, t1) = stamps[0], stamps[-1]
-    return cfg.data.batch_size * (s1 - s0) / (t1 - t0)
+Rates = tuple[float, float]  # pairs/s from the first logged step, and from the second
 
 
-def plain(cfg: RunConfig) -> float:
+def rate(cfg: RunConfig, stamps: list[tuple[int, float]]) -> Rates:
+    """pairs/s between the first and the last logged step, and between the second and the last."""
+    def between(a: tuple[int, float], b: tuple[int, float]) -> float:
+        return cfg.data.batch_size * (b[0] - a[0]) / (b[1] - a[1])
+    return between(stamps[0], stamps[-1]), between(stamps[min(1, len(stamps) - 2)], stamps[-1])
+
+
+def plain(cfg: RunConfig) -> Rates:
     torch.set_num_threads(os.cpu_count() or 1)
     stamps: list[tuple[int, float]] = []
     train(build_model(cfg), plain_batches(cfg), cfg.optim, log=lambda s, m: stamps.append((s, time.perf_counter())),
@@ -87,7 +95,7 @@ def _ddp_rank(rank: int, world: int, port: int, cfg: RunConfig, out: dict) -> No
     dist.destroy_process_group()
 
 
-def plain_ddp(cfg: RunConfig, world: int = 2) -> float:
+def plain_ddp(cfg: RunConfig, world: int = 2) -> Rates:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -96,8 +104,9 @@ def plain_ddp(cfg: RunConfig, world: int = 2) -> float:
     return out["rate"]
 
 
-def ray_run(cfg: RunConfig, folder: str) -> tuple[float, float]:
-    """(pairs/s after the first log interval, seconds from the start until the first logged step)."""
+def ray_run(cfg: RunConfig, folder: str) -> tuple[Rates, float]:
+    """(pairs/s after the first log interval and after the second, seconds from the start to the first logged
+    step)."""
     from litlab.cluster.finish import finish_cell
     from litlab.cluster.session import connect, shutdown
     from litlab.cluster.tracking import cell_tags, client, create_cell_run, ensure_experiment, local_store_uri
@@ -127,20 +136,52 @@ def sized(cfg: RunConfig, workers: int) -> RunConfig:
                                  "train.torch_threads": max(1, cpus // workers)})
 
 
-def sides(cfg: RunConfig, workers: list[int], startups: list[float]) -> dict[str, Callable[[], float]]:
-    def ray(n: int) -> Callable[[], float]:
-        def run() -> float:
+def sides(cfg: RunConfig, workers: list[int], startups: list[float]) -> dict[str, Callable[[], Rates]]:
+    def ray(n: int) -> Callable[[], Rates]:
+        def run() -> Rates:
             with tempfile.TemporaryDirectory(prefix="litlab-ray-overhead-") as folder:
                 pairs, startup = ray_run(sized(cfg, n), folder)
             startups.append(startup)
             return pairs
         return run
-    out: dict[str, Callable[[], float]] = {}
+    out: dict[str, Callable[[], Rates]] = {}
     if 1 in workers:
         out |= {"plain": lambda: plain(cfg), "ray": ray(1)}
     if 2 in workers:
         out |= {"plain DDP 2": lambda: plain_ddp(cfg), "ray 2": ray(2)}
     return out
+
+
+def measure(runs: dict[str, Callable[[], Rates]], repeats: int) -> tuple[dict[str, list[Rates]],
+                                                                           dict[str, list[dict[str, float]]]]:
+    """Every side ``repeats`` times, alternated: its rates and its CPU seconds per process role, per repeat."""
+    rates: dict[str, list[Rates]] = {name: [] for name in runs}
+    cpu: dict[str, list[dict[str, float]]] = {name: [] for name in runs}
+    for r in range(repeats):
+        for name in list(runs) if r % 2 == 0 else list(runs)[::-1]:
+            with CpuShare() as share:
+                rates[name].append(runs[name]())
+            cpu[name].append(share.seconds)
+            where = ", ".join(f"{role} {sec:.1f}" for role, sec in share.seconds.items())
+            print(f"repeat {r + 1}/{repeats}: {name} {rates[name][-1][0]:.1f} pairs/s "
+                  f"({rates[name][-1][1]:.1f} from the second logged interval); CPU-s {where}", flush=True)
+    return rates, cpu
+
+
+def summary(rates: dict[str, list[Rates]], cpu: dict[str, list[dict[str, float]]], startups: list[float]) -> None:
+    for name, values in rates.items():
+        report(f"{name} pairs/s", [v[0] for v in values], fmt=".1f")
+    for ours, theirs in (("ray", "plain"), ("ray 2", "plain DDP 2")):
+        if ours in rates:
+            pairs = list(zip(rates[ours], rates[theirs], strict=True))
+            report(f"{ours} / {theirs}", [a[0] / b[0] for a, b in pairs], goal=">= 1.0", unit="x")
+            report(f"{ours} / {theirs} from the second logged interval", [a[1] / b[1] for a, b in pairs], unit="x")
+    report("ray start-up until the first logged step", startups, unit=" s", fmt=".0f")
+    for name, per_run in cpu.items():
+        roles = sorted({role for run in per_run for role in run}, key=lambda r: -max(run.get(r, 0) for run in per_run))
+        report(f"{name} CPU-s, all processes", [sum(run.values()) for run in per_run], unit=" s", fmt=".1f")
+        for role in roles:
+            report(f"{name} CPU-s: {role}", [run.get(role, 0.0) for run in per_run], unit=" s", fmt=".1f")
 
 
 def main() -> None:
@@ -158,20 +199,9 @@ def main() -> None:
         "setup": args.setup, "image.size": 64, "data.root": args.root, "data.batch_size": 64,
         "optim.steps": args.steps, "optim.warmup_steps": 5, "train.log_every": 10, "eval.evals": ""})
     startups: list[float] = []
-    runs = sides(cfg, workers, startups)
-    rates: dict[str, list[float]] = {name: [] for name in runs}
-    for r in range(args.repeats):
-        for name in list(runs) if r % 2 == 0 else list(runs)[::-1]:
-            rates[name].append(runs[name]())
-            print(f"repeat {r + 1}/{args.repeats}: {name} {rates[name][-1]:.1f} pairs/s", flush=True)
+    rates, cpu = measure(sides(cfg, workers, startups), args.repeats)
     print(f"\nmedian [min-max] over {args.repeats} alternated repeats (ratios paired per repeat):")
-    for name, values in rates.items():
-        report(f"{name} pairs/s", values, fmt=".1f")
-    for ours, theirs in (("ray", "plain"), ("ray 2", "plain DDP 2")):
-        if ours in rates:
-            report(f"{ours} / {theirs}", [a / b for a, b in zip(rates[ours], rates[theirs], strict=True)],
-                   goal=">= 1.0", unit="x")
-    report("ray start-up until the first logged step", startups, unit=" s", fmt=".0f")
+    summary(rates, cpu, startups)
 
 
 if __name__ == "__main__":
