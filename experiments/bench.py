@@ -56,10 +56,11 @@ class Bench:
     ray: bool = False  # starts a Ray cluster (runs under --lock)
     gpu: bool = False  # needs a GPU: skipped, with a note, without one
     patterns: tuple[Pattern, ...] = field(default=())
+    of: str = ""  # the script, when this is a variant of another benchmark (another size): name it "<script>@<what>"
 
     @property
     def script(self) -> Path:
-        return HERE / f"{self.name}.py"
+        return HERE / f"{self.of or self.name}.py"
 
 
 BENCHES: dict[str, Bench] = {}
@@ -83,6 +84,8 @@ register(Bench("sweep", quick=("--cells", "1", "--steps", "10"), ray=True, patte
 register(Bench("sigmoid_memory", quick=("--configs", "2x256x64", "--repeats", "2")))
 register(Bench("peer", quick=("--quick",)))
 register(Bench("precompute", quick=("--steps", "5")))
+register(Bench("precompute@224", args=("--size", "224", "--steps", "10"), quick=("--size", "224", "--steps", "2"),
+               of="precompute"))
 register(Bench("eval_speed", quick=("--images", "1000")))
 register(Bench("dedup_quality", quick=("--per-source", "20", "--demo-rows", "100", "--methods", "exact,phash")))
 register(Bench("gpu", gpu=True))

@@ -119,14 +119,16 @@ def test_only_refuses_an_unknown_benchmark_listing_the_choices():
 
 def test_every_script_in_benchmarks_is_registered():
     scripts = {p.stem for p in bench.HERE.glob("*.py")}
-    assert scripts - set(bench.NOT_BENCHMARKS) == set(bench.BENCHES)
+    assert scripts - set(bench.NOT_BENCHMARKS) == {b.script.stem for b in bench.BENCHES.values()}
+    for name, b in bench.BENCHES.items():  # a variant names its script: "<script>@<what>"
+        assert name == b.script.stem or (b.of and name.startswith(f"{b.of}@")), name
 
 
 @pytest.mark.parametrize("name", list(bench.BENCHES))
 def test_registered_benchmark_is_a_script_with_a_run_docstring(name):
     tree = ast.parse(bench.BENCHES[name].script.read_text())
     doc = ast.get_docstring(tree) or ""
-    assert "Run:" in doc and f"experiments/benchmarks/{name}.py" in doc
+    assert "Run:" in doc and f"experiments/benchmarks/{bench.BENCHES[name].script.name}" in doc
     assert any(isinstance(n, ast.If) and "__main__" in ast.unparse(n.test) for n in tree.body)
 
 
