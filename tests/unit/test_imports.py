@@ -13,9 +13,11 @@ CLUSTER = REPO / "platform" / "litlab" / "cluster"
 SOURCES = [p for d in ("platform", "experiments", "ablations") for p in (REPO / d).rglob("*.py")]
 
 
-def imported_roots(path: Path) -> set[str]:
+def imported_roots(path: Path, top_level: bool = False) -> set[str]:
+    """The packages a module imports anywhere, or (``top_level``) when it is imported: not in its functions."""
+    tree = ast.parse(path.read_text())
     roots = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in tree.body if top_level else ast.walk(tree):
         if isinstance(node, ast.Import):
             roots |= {a.name.split(".")[0] for a in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -32,6 +34,16 @@ OTHER_PROGRAMS = ("ray ", "make ", "pip ", "docker ", "kubectl ", "mlflow ")  # 
 @pytest.mark.parametrize("path", PLAIN, ids=lambda p: str(p.relative_to(REPO)))
 def test_only_cluster_imports_ray_or_mlflow(path):
     assert not imported_roots(path) & {"ray", "mlflow"}, f"{path} imports ray/mlflow; move that code to litlab.cluster"
+
+
+SCIPY_HOME = REPO / "platform" / "litlab" / "stats" / "dist.py"
+
+
+@pytest.mark.parametrize("path", [p for p in SOURCES if p.is_relative_to(REPO / "platform") and p != SCIPY_HOME],
+                         ids=lambda p: str(p.relative_to(REPO)))
+def test_scipy_is_imported_on_first_use_only(path):
+    # every Train worker imports litlab.stats (chance levels): scipy.stats at import time cost each ~0.45 CPU-s
+    assert "scipy" not in imported_roots(path, top_level=True), f"{path}: use litlab.stats.dist (scipy on first use)"
 
 
 def test_no_platform_package():

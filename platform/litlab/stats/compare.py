@@ -24,8 +24,8 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
+from litlab.stats.dist import t_ppf, t_sf
 from litlab.stats.estimate import Estimate, as_values, summarize
 
 Claim = Literal[">", "≥", "<", "≤"]
@@ -99,7 +99,7 @@ def welch(a: Sequence[float], b: Sequence[float]) -> Welch:
         return Welch(diff, 0.0, math.nan, math.copysign(math.inf, diff) if diff else math.nan, float(diff == 0.0))
     df = (va + vb) ** 2 / (va**2 / (x.size - 1) + vb**2 / (y.size - 1))  # Welch–Satterthwaite
     t = diff / se
-    return Welch(diff, se, float(df), t, float(2 * stats.t.sf(abs(t), df)))
+    return Welch(diff, se, float(df), t, 2 * t_sf(abs(t), df))
 
 
 def decide(claim: Claim, diff: float, p: float, alpha: float, p_name: str = "p") -> tuple[VerdictWord, str]:
@@ -129,7 +129,7 @@ def compare(a: Sequence[float], b: Sequence[float], claim: str = ">", alpha: flo
         return Verdict("inconclusive", rel, *names, WELCH, nan, nan, diff, (nan, nan), int(x.size), int(y.size),
                        alpha, f"{NEEDS_SEEDS} (n={x.size}/{y.size})", 1, *ests)
     w = welch(x, y)
-    half = w.se * float(stats.t.ppf(1 - alpha / 2, w.df)) if w.se else 0.0
+    half = w.se * t_ppf(1 - alpha / 2, w.df) if w.se else 0.0
     verdict, reason = decide(rel, w.diff, w.p, alpha)
     if w.se == 0.0:
         reason = f"{reason}; {NO_VARIATION}"

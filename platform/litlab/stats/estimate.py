@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats
+
+from litlab.stats.dist import norm_ppf, t_ppf
 
 Method = Literal["t over seeds", "bootstrap over items", "no interval"]
 METHODS: tuple[Method, ...] = ("t over seeds", "bootstrap over items", "no interval")
@@ -73,7 +74,7 @@ def t_interval(values: Sequence[float], level: float = 0.95) -> Estimate:
     if x.size < 2:
         raise ValueError(f"a t interval needs >= 2 values (one per seed), got {x.size}")
     mean, sem = float(x.mean()), float(x.std(ddof=1)) / math.sqrt(x.size)
-    half = float(stats.t.ppf((1 + level) / 2, x.size - 1)) * sem
+    half = t_ppf((1 + level) / 2, x.size - 1) * sem
     return Estimate(mean, mean - half, mean + half, int(x.size), "t over seeds", level)
 
 
@@ -99,7 +100,7 @@ def wilson_interval(hits: int, items: int, level: float = 0.95) -> tuple[float, 
     """The Wilson score interval of a binomial proportion (the closed form the bootstrap is checked against)."""
     check_level(level)
     check_counts(hits, items)
-    z = float(stats.norm.ppf((1 + level) / 2))
+    z = norm_ppf((1 + level) / 2)
     p, n = hits / items, items
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))

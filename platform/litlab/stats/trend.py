@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import stats
 
 from litlab.stats.compare import VerdictWord, check_alpha
+from litlab.stats.dist import t_ppf, t_sf
 from litlab.stats.estimate import as_values
 
 Direction = Literal["increasing", "decreasing"]
@@ -63,8 +63,8 @@ def _slope_test(x: np.ndarray, y: np.ndarray, alpha: float) -> tuple[float, floa
     se = math.sqrt(float(resid @ resid) / df / sxx)
     if se == 0.0:
         return slope, 0.0, float(slope == 0.0)
-    p = float(2 * stats.t.sf(abs(slope / se), df))
-    return slope, se * float(stats.t.ppf(1 - alpha / 2, df)), p
+    p = 2 * t_sf(abs(slope / se), df)
+    return slope, se * t_ppf(1 - alpha / 2, df), p
 
 
 def _checked(values_by_x: Mapping[float, Sequence[float]], direction: str, x_scale: str) -> None:
