@@ -58,12 +58,7 @@ def _train_worker(payload: dict[str, Any]) -> None:
     device = ray.train.torch.get_device()
     logger = _logger(payload, rank, restored)
     split = split_path(cfg.data.root, cfg.data.train)
-    if logger and not start:
-        logger.log(0, build_skip_metrics(split))
-    timeline = Timeline(logger.log if logger else _no_log)  # time/*: litlab.timeline
-    if not start:  # a fresh start's stamps only: a resumed attempt's would enter the run's one history at a step
-        # that another attempt may also reach (litlab.cluster.history; chaos seed 20261212 found it at start + 1)
-        timeline.emit(0, {"time/worker_start": began, "time/model_built": built})
+    timeline = _timeline(logger, split, start, {"time/worker_start": began, "time/model_built": built})
     evaluate = _evaluation(payload, cfg, WithImageTower(cfg, model) if cache else (lambda: model),
                            suite_for(cfg, device), logger, timeline)
     extra = {"image_from_cache": bool(cache)}
@@ -86,6 +81,18 @@ def _train_worker(payload: dict[str, Any]) -> None:
     timeline.close(cfg.optim.steps)
     metrics = {**last, **evaluate(cfg.optim.steps), "step": cfg.optim.steps}
     _checkpoint(payload, model, cfg, logger, cfg.optim.steps, metrics, extra)
+
+
+def _timeline(logger: AttemptLogger | None, split: str, start: int, stamps: dict[str, float]) -> Timeline:
+    """Rank 0's time/* recorder (litlab.timeline); a fresh start also logs the split's skipped-row counts and its
+    start-up stamps at step 0. A resumed attempt's stamps would enter the run's one history at a step that another
+    attempt may also reach (litlab.cluster.history; chaos seed 20261212 found it at start + 1), so it logs none."""
+    timeline = Timeline(logger.log if logger else _no_log)
+    if not start:
+        if logger:
+            logger.log(0, build_skip_metrics(split))
+        timeline.emit(0, stamps)
+    return timeline
 
 
 def _evaluation(payload: dict[str, Any], cfg: RunConfig, eval_model: Any, suite: Any, logger: AttemptLogger | None,
