@@ -35,7 +35,8 @@ from benchmarks.figures import Figure, Summary, parse, summarise
 REPO = Path(__file__).resolve().parents[1]
 HERE = REPO / "experiments" / "benchmarks"
 SECTION = "## `make bench` entries"
-SECTION_NOTE = "Newest first; written by `make bench` (experiments/bench.py). The README quotes the newest entry."
+SECTION_NOTE = ("Newest first; written by `make bench` (experiments/bench.py). The README quotes, for each figure, the "
+                "newest entry that holds it.")
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,8 @@ def quiet_context() -> ray.data.DataContext:
       memory grew with the dataset (2.7 GiB at 10k rows, 4.9 GiB at 100k);
     - decode tasks of a whole CPU (DECODE_CPUS), read blocks of whole files (at least READ_MIN_BLOCKS of them) and
       no per-operator resource reservation: with 38-row blocks, quarter-CPU tasks and the reservation, one decode
-      task ran at a time on average (0.62x a plain single-process loop); now both cores decode, 1.55-1.67x (4 runs).
+      task ran at a time on average (0.62x a plain single-process loop); now both cores decode: 1.55-1.67x (4 runs,
+      2026-11-24), 1.02x on 2026-12-06 when the plain loop's decoder had become ~1.7x faster (see the README).
 
     ``train_dataset`` gives the reader one task per file: left to itself, Ray's V1 reader dealt the 100 files of the
     benchmark's 100k rows into 19 tasks of 5000-6000 rows, each task held its whole input, and peak memory grew 1.3x
