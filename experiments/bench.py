@@ -1,7 +1,7 @@
 """`make bench`: every benchmark in experiments/benchmarks/ run N times, then a dated entry in BENCHMARKS.md.
 
 Run:
-    python experiments/bench.py                        # every benchmark 3 times at full size (~2 h on a 2-core CPU)
+    python experiments/bench.py                        # every benchmark 3 times at full size (85 min on a 2-core CPU)
     python experiments/bench.py --quick                # small sizes, once each, nothing written: ~10 min
     python experiments/bench.py --runs 5 --only ray_overhead,data_pipeline --lock /tmp/litlab-ray.lock
 
