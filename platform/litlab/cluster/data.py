@@ -68,9 +68,11 @@ def decode_block(block: pa.Table, *, columns: dict[str, str], split: str, chunk:
                  **kwargs: Any) -> Iterator[dict[str, Any]]:
     """A whole read block through ``counted_preprocess``, ``chunk`` rows at a time, each chunk its own output block.
     Taking whole blocks (no ``batch_size``) lets Ray fuse the read and the decode into one task where a file is read
-    as one block; a task holds the block's encoded bytes (as Arrow) and one chunk of Python objects and decoded
-    images at a time. ``columns``: the layout's {column: name the decoder reads}; a block without one of them (a
-    file unlike the split's first, which the parquet reader passes without a word) is a DataError."""
+    as one block (a split of fewer than READ_MIN_BLOCKS files is read with each file split in parts, and Ray 2.60
+    then does not fuse: the demo's 4-file ``train/`` runs read and decode as two operators, 2026-12-06); a task
+    holds the block's encoded bytes (as Arrow) and one chunk of Python objects and decoded images at a time.
+    ``columns``: the layout's {column: name the decoder reads}; a block without one of them (a file unlike the
+    split's first, which the parquet reader passes without a word) is a DataError."""
     missing = [c for c in columns if c not in block.column_names]
     if missing:
         raise DataError(f"a file of {split} has no column {', '.join(map(repr, missing))} (the split's first file "
