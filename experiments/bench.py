@@ -91,7 +91,8 @@ register(Bench("eval_speed", quick=("--images", "1000")))
 register(Bench("dedup_quality", quick=("--per-source", "20", "--demo-rows", "100", "--methods", "exact,phash")))
 register(Bench("gpu", gpu=True))
 NOT_BENCHMARKS = {"figures": "how benchmarks report figures", "dedup_pool": "dedup_quality.py's image pool",
-                  "cpu_share": "CPU seconds per process role, for ray_overhead.py"}
+                  "cpu_share": "CPU seconds per process role, for ray_overhead.py",
+                  "procs": "this machine's processes from /proc, for the benchmarks and chaos.py"}
 
 
 @dataclass(frozen=True)

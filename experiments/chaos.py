@@ -35,6 +35,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks.procs import processes as proc_table
+
 REPO = Path(__file__).resolve().parent.parent
 CELLS = ("setup=Lu", "setup=uu")
 STEPS = 30
@@ -88,17 +90,7 @@ def draw(seed: int, cells: tuple[str, ...] = CELLS, steps: int = STEPS, kills: i
 # --- processes ------------------------------------------------------------------------------------------------
 def processes() -> dict[int, tuple[int, int, str]]:
     """{pid: (parent pid, start time in clock ticks, command line)} of every live process (from /proc)."""
-    out = {}
-    for p in Path("/proc").iterdir():
-        if p.name.isdigit():
-            try:
-                stat = (p / "stat").read_text().rsplit(")", 1)[1].split()
-                cmd = (p / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-            except OSError:
-                continue
-            if stat[0] != "Z":  # a zombie has exited already
-                out[int(p.name)] = (int(stat[1]), int(stat[19]), cmd)
-    return out
+    return {p.pid: (p.ppid, p.start, p.cmdline) for p in proc_table().values() if p.state != "Z"}  # a zombie has exited
 
 
 def descendants(root: int) -> dict[tuple[int, int], str]:

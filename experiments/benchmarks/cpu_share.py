@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import os
 import threading
-from pathlib import Path
 from types import TracebackType
 
-TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+from procs import PROC, Proc, processes
+
 # (role, substrings of the process's first command-line word or its script): the first role that matches wins
 ROLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("train workers", ("ray::RayTrainWorker",)),
@@ -42,18 +42,9 @@ def role_of(argv0: str, script: str) -> str:
     return OTHER
 
 
-def _read(pid: str) -> tuple[tuple[str, str], float, str, int] | None:
-    """((pid, start time), CPU seconds, role, parent pid) of one process, or None when it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": state is fields[0]
-    cpu = (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
-    words = [a.decode(errors="replace") for a in argv if a]
-    script = next((w for w in words[1:3] if w.endswith(".py") or "forkserver" in w), "")
-    return (pid, fields[19]), cpu, role_of(words[0] if words else "", script), int(fields[1])
+def _role(p: Proc) -> str:
+    script = next((w for w in p.argv[1:3] if w.endswith(".py") or "forkserver" in w), "")
+    return role_of(p.argv[0] if p.argv else "", script)
 
 
 class CpuShare:
@@ -62,14 +53,14 @@ class CpuShare:
     def __init__(self, interval: float = 0.5) -> None:
         self.interval = interval
         self.seconds: dict[str, float] = {}
-        self._last: dict[tuple[str, str], float] = {}  # CPU seconds per process at the previous read
+        self._last: dict[tuple[int, int], float] = {}  # CPU seconds per (pid, start) at the previous read
         self._totals: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._mine = {str(os.getpid())}
+        self._mine = {os.getpid()}
 
     def __enter__(self) -> CpuShare:
-        if Path("/proc/self/stat").exists():
+        if (PROC / "self" / "stat").exists():
             self._sample(first=True)
             self._thread.start()
         return self
@@ -87,14 +78,12 @@ class CpuShare:
             self._sample()
 
     def _sample(self, first: bool = False) -> None:
-        for pid in (p.name for p in Path("/proc").iterdir() if p.name.isdigit()):
-            seen = _read(pid)
-            if seen is None:
-                continue
-            key, cpu, role, parent = seen
-            if str(parent) in self._mine or pid in self._mine:  # the benchmark and its spawned processes
-                self._mine.add(pid)
+        for p in processes().values():
+            role = _role(p)
+            if p.ppid in self._mine or p.pid in self._mine:  # the benchmark and its spawned processes
+                self._mine.add(p.pid)
                 role = DRIVER if role == OTHER else role
+            key = (p.pid, p.start)
             if not first:  # before the window: only its value then counts (as the start)
-                self._totals[role] = self._totals.get(role, 0.0) + cpu - self._last.get(key, 0.0)
-            self._last[key] = cpu
+                self._totals[role] = self._totals.get(role, 0.0) + p.cpu_s - self._last.get(key, 0.0)
+            self._last[key] = p.cpu_s

@@ -40,6 +40,7 @@ from litlab.config import RunConfig, apply_overrides
 from litlab.data.shards import Record, encode_jpeg, iter_rows, read_stats, write_shards
 from litlab.data.transforms import preprocess_batch, train_transform_kwargs
 from PIL import Image
+from procs import processes
 from skimage import data as skdata
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "immunohistochemistry", "hubble_deep_field", "retina")
@@ -94,13 +95,8 @@ def plain(split: Path, cfg: RunConfig, pool: multiprocessing.pool.Pool | None = 
 def process_tree_pss(root: int) -> int:
     """Summed PSS in bytes of ``root`` and all its descendants (Linux /proc)."""
     children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                ppid = int(Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
+    for p in processes().values():
+        children.setdefault(p.ppid, []).append(p.pid)
     total, todo = 0, [root]
     while todo:
         pid = todo.pop()

@@ -1,7 +1,9 @@
-"""The CPU-by-role sampler behind ray_overhead.py's breakdown (experiments/benchmarks/cpu_share.py)."""
+"""The CPU-by-role sampler behind ray_overhead.py's breakdown (experiments/benchmarks/cpu_share.py) and the /proc
+reader it shares with data_pipeline.py and chaos.py (experiments/benchmarks/procs.py)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -9,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from benchmarks.cpu_share import DRIVER, OTHER, CpuShare, role_of
+from benchmarks.procs import processes
 
 SYSTEM = "Ray system (raylet, GCS, dashboard, agents)"
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
@@ -49,3 +52,19 @@ def test_outside_linux_or_without_activity_nothing_is_invented() -> None:
     with CpuShare(interval=0.05) as share:
         time.sleep(0.2)
     assert sum(share.seconds.values()) < 0.5, share.seconds
+
+
+def test_procs_reads_this_process_and_a_child_with_parentheses_in_its_name() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)", "a (b) c"])
+    try:
+        deadline = time.monotonic() + 5
+        while (found := processes().get(child.pid)) is None or len(found.argv) < 4:
+            assert time.monotonic() < deadline, "the child never showed up in /proc"
+            time.sleep(0.05)
+        me = processes()[os.getpid()]
+    finally:
+        child.kill()
+        child.wait()
+    assert found.ppid == os.getpid() and found.argv[-1] == "a (b) c" and found.state in "RS"
+    assert found.cmdline.endswith("a (b) c") and found.start >= me.start
+    assert me.ppid == os.getppid() and me.cpu_s > 0
