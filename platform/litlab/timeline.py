@@ -29,6 +29,7 @@ class Timeline:
         self.segments: list[Interval] = []
         self.evals: list[Interval] = []
         self._open: float | None = None
+        self._closed_at: int | None = None  # the step the last stretch ended at
 
     def batches(self, batches: Iterable[T]) -> Iterator[T]:
         """Pass batches through; the first stretch starts when the first batch is in hand."""
@@ -38,12 +39,15 @@ class Timeline:
             yield batch
 
     def close(self, step: int) -> None:
-        """End the open stretch (if any) after ``step`` completed steps."""
+        """End the open stretch (if any) after ``step`` completed steps. One that ran no step (reopened after a
+        pause at this same step: an evaluation and a checkpoint at one step) is dropped, so each step logs once."""
         if self._open is None:
             return
-        seg = (self._open, self.clock())
+        seg, self._open = (self._open, self.clock()), None
+        if self._closed_at == step:
+            return
         self.segments.append(seg)
-        self._open = None
+        self._closed_at = step
         self.emit(step, {"time/train_from": seg[0], "time/train_to": seg[1]})
 
     @contextmanager

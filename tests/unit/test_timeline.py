@@ -39,6 +39,22 @@ def test_stretches_exclude_evaluations_and_the_final_one_reopens_nothing() -> No
     assert [m["time/eval_s"] for _, m in logged if "time/eval_s" in m] == [5, 5, 5]
 
 
+def test_an_evaluation_and_a_checkpoint_at_one_step_end_one_stretch() -> None:
+    """Both pause the clock at step 2: the stretch between them ran no step and is not logged (each step once)."""
+    clock, logged = Clock(), []
+    tl = Timeline(lambda step, m: logged.append((step, m)), clock)
+    for done in (i + 1 for i in tl.batches(range(4))):
+        clock.now += 1
+        if done == 2:
+            with tl.pause(done, evaluation=True):
+                clock.now += 5
+            with tl.pause(done):
+                clock.now += 3
+    tl.close(4)
+    assert [s for s, m in logged if "time/train_to" in m] == [2, 4]
+    assert tl.segments == [(100, 102), (110, 112)]
+
+
 def test_trial_breakdown_adds_up_to_the_trial_wall_time() -> None:
     clock = Clock()
     tl, _ = run(clock, steps=6, eval_every=2)
