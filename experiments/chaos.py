@@ -5,6 +5,7 @@ Run:
     python experiments/chaos.py --rounds 8                 # seeds drawn and printed; each round a fresh tiny sweep
     python experiments/chaos.py --seed 1234 --rounds 1     # replay one round exactly (same kills, same moments)
     python experiments/chaos.py --rounds 4 --kills 3       # three kills drawn per round (a replay passes it too)
+    python experiments/chaos.py --rounds 4 --seeds 2       # two replicates per cell: kills inside packs
 
 Each round builds a 2-cell sweep (Lu, uu; 30 steps at 32 px on tiny shards) in its own MLflow store, storage, Ray
 temp dir and TMPDIR, draws 1-3 kills from its seed (a Train worker, two workers of one cell, or the driver's
@@ -208,26 +209,35 @@ def perform(kill: Kill, proc: subprocess.Popen, uri: str, sweep: str) -> tuple[s
     return (f"{len(victims)} worker(s) [{state or 'no run yet'}]" if victims else ""), {}
 
 
-def sweep_command(uri: str, sweep: str, storage: Path, shards: Path, cells: tuple[str, ...], sets: tuple[str, ...]
-                  ) -> list[str]:
+def sweep_command(uri: str, sweep: str, storage: Path, shards: Path, cells: tuple[str, ...], sets: tuple[str, ...],
+                  seeds: int = 1) -> list[str]:
     args = [a for s in (f"data.root={shards}", *sets) for a in ("--set", s)]
     return [sys.executable, str(REPO / "experiments" / "design_grid.py"), "--preset", "smoke", "--sweep", sweep,
-            "--mlflow-uri", uri, "--storage", str(storage), *[a for c in cells for a in ("--cell", c)], *args]
+            "--mlflow-uri", uri, "--storage", str(storage), *[a for c in cells for a in ("--cell", c)], *args,
+            "--seeds", str(seeds)]
+
+
+def replicates(cells: tuple[str, ...], seeds: int) -> tuple[str, ...]:
+    """The cell ids a sweep of ``cells`` at ``seeds`` replicates runs (the smoke preset's seed is 0)."""
+    from litlab.grid import seeded_id
+
+    return cells + tuple(seeded_id(c, k) for k in range(1, seeds) for c in cells)
 
 
 def run_round(seed: int, work: Path, shards: Path, cells: tuple[str, ...] = CELLS, sets: tuple[str, ...] = SETS,
-              kills: list[Kill] | None = None) -> Round:
-    """One seeded round in ``work``: the sweep, its kills and reruns, then the audit."""
+              kills: list[Kill] | None = None, seeds: int = 1) -> Round:
+    """One seeded round in ``work``: the sweep (each cell at ``seeds`` replicates, which train in one pack), its
+    kills and reruns, then the audit."""
     from litlab.cluster.audit import Check, audit_sweep
 
     work.mkdir(parents=True, exist_ok=True)
     steps = int(next(s.split("=")[1] for s in sets if s.startswith("optim.steps=")))
-    result = Round(seed, list(kills if kills is not None else draw(seed, cells, steps)))
+    result = Round(seed, list(kills if kills is not None else draw(seed, replicates(cells, seeds), steps)))
     uri, sweep, tmp = f"sqlite:///{work / 'mlflow.db'}", "chaos", work / "tmp"
     tmp.mkdir(exist_ok=True)
     ray_tmp = tempfile.mkdtemp(prefix="rc", dir="/tmp")  # short: Ray's socket paths live under it
     env = {**os.environ, "RAY_TMPDIR": ray_tmp, "TMPDIR": str(tmp)}
-    cmd = sweep_command(uri, sweep, work / "ray", shards, cells, sets)
+    cmd = sweep_command(uri, sweep, work / "ray", shards, cells, sets, seeds)
     pending, watchers = list(result.kills), []
     for n in range(MAX_INVOCATIONS):
         result.invocations = n + 1
@@ -257,7 +267,7 @@ def run_round(seed: int, work: Path, shards: Path, cells: tuple[str, ...] = CELL
     result.zombie_s = max((w.lived for w in watchers), default=0.0)
     result.last_to_go = max(watchers, key=lambda w: w.lived).last if watchers else []
     shutil.rmtree(ray_tmp, ignore_errors=True)
-    result.checks = audit_sweep(uri, sweep, str(work / "ray"), list(cells), temp_dirs=[tmp])
+    result.checks = audit_sweep(uri, sweep, list(replicates(cells, seeds)), temp_dirs=[tmp])
     result.checks.append(Check("the sweep never stalled", not result.stalled, result.stalled))
     result.checks.append(Check("killed processes gone", result.zombie_s < float("inf"),
                                "" if result.zombie_s < float("inf") else "a killed driver's processes lived on"))
@@ -297,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", default=None, help="folder for the rounds (default: a new one under /tmp)")
     p.add_argument("--shards", default=None, help="tiny shards to train on (default: built into --work)")
     p.add_argument("--kills", type=int, default=None, help="kills drawn per round (default: 1-3, from the seed)")
+    p.add_argument("--seeds", type=int, default=1, help="replicates per cell, trained as one pack (default 1)")
     args = p.parse_args(argv)
     work = Path(args.work or tempfile.mkdtemp(prefix="litlab-chaos-"))
     shards = Path(args.shards) if args.shards else build_shards(work / "shards")
@@ -305,9 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     for seed in range(first, first + args.rounds):
         if args.minutes and time.monotonic() - began > args.minutes * 60:
             break
-        kills = draw(seed, kills=args.kills)
+        kills = draw(seed, replicates(CELLS, args.seeds), kills=args.kills)
         print(f"round seed {seed}: {'; '.join(k.describe() for k in kills)}", flush=True)
-        rounds.append(run_round(seed, work / f"round-{seed}", shards, kills=kills))
+        rounds.append(run_round(seed, work / f"round-{seed}", shards, kills=kills, seeds=args.seeds))
         show_round(rounds[-1])
     return 0 if report(rounds) else 1
 

@@ -7,7 +7,7 @@ Run:
 Every side trains the same config (efficientnet_lite0 locked + transformer_tiny, 64 px, --steps steps of 64 pairs
 from the demo shards, `make data`) with `litlab.loop.train`, using the whole machine:
   plain      one process: reads the parquet shards, decodes inline (`preprocess_batch`), torch on every CPU;
-  ray        a fresh local Ray cluster; `litlab.cluster.train.fit_cell` with 1 worker (Ray's CPUs less one for
+  ray        a fresh local Ray cluster; `litlab.cluster.packs.fit_cell` with 1 worker (Ray's CPUs less one for
              Ray Data; torch on every CPU, as the plain loop), Ray Data decoding alongside, rank 0 logging to MLflow;
              the cluster is shut down after;
   plain DDP  2 processes (gloo, spawned) with 1 torch thread each: each reads the shards and decodes its half of
@@ -107,18 +107,16 @@ def plain_ddp(cfg: RunConfig, world: int = 2) -> Rates:
 def ray_run(cfg: RunConfig, folder: str) -> tuple[Rates, float]:
     """(pairs/s after the first log interval and after the second, seconds from the start to the first logged
     step)."""
-    from litlab.cluster.finish import finish_cell
+    from litlab.cluster.packs import fit_cell
     from litlab.cluster.session import connect, shutdown
     from litlab.cluster.tracking import cell_tags, client, create_cell_run, ensure_experiment, local_store_uri
-    from litlab.cluster.train import fit_cell
 
     start = time.time()
     connect()
     uri = local_store_uri(folder)
     run_id = create_cell_run(uri, ensure_experiment(uri, "ray-overhead"), cfg, cell_tags(cfg, "bench", (), "bench"))
     try:
-        result = fit_cell(cfg, name="bench", storage=f"{folder}/ray", tracking_uri=uri, run_id=run_id)
-        finish_cell(result, uri=uri, run_id=run_id, invocation=None)  # publishes the history read below
+        fit_cell(cfg, name="bench", storage=f"{folder}/ray", tracking_uri=uri, run_id=run_id)  # closes the run
     finally:
         shutdown()
     loss = sorted(client(uri).get_metric_history(run_id, "train/loss"), key=lambda m: m.step)

@@ -28,13 +28,14 @@ def _fit(storage: Path, out: Path):
         from litlab.config import RunConfig
 
         model = torch.nn.Linear(2, 2)
-        restored = restore(model)
+        restored = restore(model, "cell")  # the cell's folder in the Train run
         Path(config["out"]).write_text(json.dumps({"start": restored.step, "weight": float(model.weight[0, 0]),
                                                    "registered": len(restored.registered)}))
         for step in range(restored.step + 1, restored.step + 3):
             with torch.no_grad():
                 model.weight.fill_(step)
-            report_checkpoint(model, RunConfig(), "run", step, {"step": step}, history={"lineage": [[1, 0]]})
+            report_checkpoint(model, RunConfig(), "run", step, {"step": step}, sub="cell",
+                              history={"lineage": [[1, 0]]})
 
     trainer = TorchTrainer(_loop, train_loop_config={"out": str(out)},
                            scaling_config=ScalingConfig(num_workers=1, resources_per_worker={"CPU": 0.5}),
@@ -65,7 +66,7 @@ def test_a_truncated_latest_checkpoint_resumes_from_the_previous_registered_one(
         assert json.loads((tmp_path / "first.json").read_text())["start"] == 0
         latest = Path(first.checkpoint.path) / "model.pt"
         latest.write_bytes(latest.read_bytes()[:100])  # damaged in storage after it was registered
-        _stray_checkpoints(latest.parent.parent)
+        _stray_checkpoints(latest.parent.parent)  # beside it, in the cell's folder
         _fit(tmp_path / "ray", tmp_path / "second.json")  # the same name and storage: Ray Train resumes the run
     finally:
         shutdown()

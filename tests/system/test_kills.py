@@ -70,3 +70,28 @@ def test_killed_workers_and_driver_leave_a_truthful_record(tiny_shards, tmp_path
                                                        "tags.kind = 'sweep'")}
     first = parents[uu[1]["invocation"]]  # the killed invocation's parent run, closed by the rerun
     assert first.info.status == "KILLED" and first.data.tags["killed_by_sweep_run"] == uu[2]["invocation"]
+
+
+def test_kills_inside_a_pack_resume_its_unfinished_cell_only(tiny_shards, tmp_path):
+    """Two replicates of Lu train as one pack (one Train run, litlab.cluster.packs). A worker killed in the second
+    cell after a checkpoint: Ray Train restarts the workers, the pack skips the finished first cell and resumes the
+    second from its checkpoint; the driver killed later in the second cell: the rerun leaves the first cell alone
+    and resumes the second in the same Train run, from its own folder."""
+    import chaos
+    from litlab.cluster.attempts import attempts
+    from litlab.cluster.tracking import CHECKPOINTS_TAG
+    from litlab.grid import seeded_id
+
+    second = seeded_id(LU, 1)
+    kills = [chaos.Kill("worker", 0.0, second, EVERY + 4), chaos.Kill("driver", 0.0, second, 2 * EVERY + 4)]
+    result = chaos.run_round(0, tmp_path, tiny_shards, cells=(LU,), sets=SETS, kills=kills, seeds=2)
+    chaos.show_round(result)
+    assert len(result.done) == 2 and not [c for c in result.checks if not c.ok], (result.done, result.checks)
+
+    runs = _record(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    first, resumed = attempts(runs[LU]), attempts(runs[second])
+    assert [a["cause"] for a in first.values()] == ["first"]  # never trained again
+    assert [a["cause"] for a in resumed.values()] == ["first", "worker_restart", "rerun"]
+    assert int(resumed[2]["start_step"]) >= EVERY and int(resumed[3]["start_step"]) >= 2 * EVERY
+    folders = [runs[c]["tags"][CHECKPOINTS_TAG] for c in (LU, second)]  # one Train run, a folder per cell
+    assert folders[0].rsplit("/", 1)[0] == folders[1].rsplit("/", 1)[0] and folders[0] != folders[1]

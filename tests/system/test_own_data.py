@@ -93,8 +93,8 @@ def test_webdataset_output_gets_the_one_line_build_then_trains(own, ray_cluster,
 def test_an_evaluation_set_missing_at_the_end_fails_the_run_at_once(own, ray_cluster):
     """Without the preflight (fit_cell directly), the evaluation after the last step does not find its set: a
     DataError, one attempt, though train.max_failures allows two restarts (a fault would use them)."""
+    from litlab.cluster.packs import fit_cell
     from litlab.cluster.tracking import cell_tags, client, create_cell_run, ensure_experiment
-    from litlab.cluster.train import fit_cell
     from litlab.config import RunConfig, apply_overrides
     from litlab.errors import DataError
     from ray.util.state import list_actors

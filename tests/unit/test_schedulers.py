@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 from litlab.cluster.schedulers import SCHEDULERS, build_scheduler, group_of, headline_metric, scheduler_problem
-from litlab.cluster.tune import CellOutcome, _cell_result, _closed
+from litlab.cluster.tune import CellOutcome, _closed, _pack_outcomes
 from litlab.config import ConfigError, RunConfig, apply_overrides
 from litlab.grid import Study, expand
 from ray.tune.schedulers import TrialScheduler
@@ -58,21 +58,31 @@ def test_fifo_is_no_scheduler_and_bad_names_or_configs_are_named():
 
 
 @dataclass
-class Result:  # what _cell_result reads of a Tune result
+class Result:  # what _pack_outcomes reads of a Tune result
     config: dict
     metrics: dict
     error: Exception | None = None
 
 
 def test_a_trial_whose_last_report_is_intermediate_was_stopped():
-    payloads = {"c": {"cell_id": "c", "run_id": "r"}}
-    stopped = _cell_result(Result({"cell": "c"}, {METRIC: 0.1, "step": 20}), payloads)
+    packs = {"c": {"cells": [{"cell_id": "c", "run_id": "r"}]}}
+    mlflow = {"r": ("FINISHED", {METRIC: 0.3, "step": 60.0})}
+    [stopped] = _pack_outcomes(Result({"cell": "c"}, {METRIC: 0.1, "step": 20}), packs, mlflow.__getitem__)
     assert (stopped.status, stopped.metrics) == ("STOPPED", {METRIC: 0.1, "step": 20.0})
-    done = _cell_result(Result({"cell": "c"}, {METRIC: 0.3, "step": 60, "cell_finished": 1.0}), payloads)
-    assert done.status == "FINISHED"
-    failed = _cell_result(Result({"cell": "c"}, {}, ValueError("x")), payloads)
-    assert failed.status == "FAILED"
+    [done] = _pack_outcomes(Result({"cell": "c"}, {METRIC: 0.3, "step": 60, "cell_finished": 1.0}), packs,
+                            mlflow.__getitem__)
+    assert (done.status, done.metrics) == ("FINISHED", {METRIC: 0.3})  # from MLflow, its "/" metrics
     assert isinstance(done, CellOutcome)
+
+
+def test_a_failed_pack_keeps_the_cells_it_finished():
+    """A pack's trial failed in its second cell: the first stays FINISHED (as MLflow has it), the others FAILED
+    with the trial's error."""
+    packs = {"g": {"cells": [{"cell_id": f"c{i}", "run_id": f"r{i}"} for i in range(3)]}}
+    mlflow = {"r0": ("FINISHED", {METRIC: 0.3}), "r1": ("FAILED", {}), "r2": ("RUNNING", {})}
+    out = _pack_outcomes(Result({"cell": "g"}, {}, ValueError("x")), packs, mlflow.__getitem__)
+    assert [(o.cell_id, o.status) for o in out] == [("c0", "FINISHED"), ("c1", "FAILED"), ("c2", "FAILED")]
+    assert out[0].error == "" and out[1].error == out[2].error == "ValueError: x"
 
 
 def test_a_rerun_skips_finished_and_scheduler_stopped_runs_only():

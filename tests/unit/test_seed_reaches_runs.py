@@ -28,6 +28,8 @@ def file_order(seed: int, epoch: int) -> list[str]:
 
 
 def test_two_seeds_give_two_inits_and_one_seed_the_same():
+    """Seed 0 built again after seed 1 in one process is seed 0 built first: a pack's later cell (its replicates
+    trained in turn by the same workers, litlab.cluster.packs) starts where it would alone."""
     a, b, again = (build_model(config(s)).state_dict() for s in (0, 1, 0))
     text = [k for k in a if k.startswith("text.") and a[k].is_floating_point()]
     image = [k for k in a if k.startswith("image.") and a[k].is_floating_point() and a[k].numel() > 1]

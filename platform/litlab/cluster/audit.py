@@ -30,9 +30,7 @@ from litlab.cluster.attempts import attempts
 from litlab.cluster.checkpoint_store import STAGING, CheckpointError, folders, read_verified
 from litlab.cluster.finish import TRIAL_KEYS, local_tmp
 from litlab.cluster.history import STEP, attempt_key, is_attempt_key
-from litlab.cluster.tracking import client, fetch_cell_runs
-from litlab.cluster.train import slug
-from litlab.cluster.tune import trial_name
+from litlab.cluster.tracking import CHECKPOINTS_TAG, client, fetch_cell_runs
 
 RECORD = ("cause", "start_step", "invocation", "started_at", "last_step")
 CAUSES = ("first", "worker_restart", "rerun")
@@ -46,7 +44,7 @@ class Check:
     detail: str = ""
 
 
-def audit_sweep(uri: str, sweep: str, storage_root: str, cells: Sequence[str],
+def audit_sweep(uri: str, sweep: str, cells: Sequence[str],
                 temp_dirs: Sequence[Path] = ()) -> list[Check]:
     """Every invariant above for the cells ``cells`` of ``sweep``: one Check per invariant, failures detailed."""
     c = client(uri)
@@ -59,7 +57,8 @@ def audit_sweep(uri: str, sweep: str, storage_root: str, cells: Sequence[str],
         problems["steps"] += [f"{cell}: {p}" for p in steps_once(histories)]
         problems["lineage"] += [f"{cell}: {p}" for p in lineage_problems(run, histories)]
         problems["attempts"] += [f"{cell}: {p}" for p in attempt_problems(run)]
-        whole, leftovers = storage_problems(train_run(storage_root, sweep, cell, run["run_id"]))
+        folder = run["tags"].get(CHECKPOINTS_TAG)
+        whole, leftovers = storage_problems(folder) if folder else ([f"no {CHECKPOINTS_TAG} tag"], [])
         problems["whole"] += [f"{cell}: {p}" for p in whole]
         problems["leftovers"] += [f"{cell}: {p}" for p in leftovers]
         problems["leftovers"] += [f"{cell}: staged artifact {p}" for p in local_tmp().glob(f"{run['run_id']}-*")]
@@ -69,11 +68,6 @@ def audit_sweep(uri: str, sweep: str, storage_root: str, cells: Sequence[str],
              "attempts": "attempts recorded", "whole": "checkpoints whole", "leftovers": "no leftovers"}
     checks += [Check(names[k], not v, "; ".join(v[:5])) for k, v in problems.items()]
     return [*checks, _parents(c, sweep)]
-
-
-def train_run(storage_root: str, sweep: str, cell: str, run_id: str) -> str:
-    """The Train run folder of a cell's run."""
-    return storage.join(storage_root, slug(trial_name(sweep, cell, run_id)))
 
 
 def _one_finished(runs: list[dict[str, Any]], cells: Sequence[str]) -> Check:
@@ -149,9 +143,11 @@ def attempt_problems(run: dict[str, Any]) -> list[str]:
     return out
 
 
-def storage_problems(train_run_uri: str) -> tuple[list[str], list[str]]:
-    """(checkpoint folders that are not whole, leftovers) of one Train run folder."""
-    fs, path = storage.resolve(train_run_uri)
+def storage_problems(cell_uri: str) -> tuple[list[str], list[str]]:
+    """(checkpoint folders that are not whole, leftovers) of one cell's checkpoint folder in its pack's Train run
+    (``litlab.cluster.packs.checkpoint_folder``)."""
+    train_run_uri = cell_uri.rstrip("/").rsplit("/", 1)[0]
+    fs, path = storage.resolve(cell_uri)
     whole, leftovers = [], []
     for folder in folders(fs, path):
         try:
@@ -162,7 +158,8 @@ def storage_problems(train_run_uri: str) -> tuple[list[str], list[str]]:
         result = ray.train.Result.from_path(train_run_uri)
     except RuntimeError as err:  # no snapshot: nothing was ever registered
         return whole, [f"{train_run_uri}: {err}"[:300]]
-    registered = {Path(c.path).name for c, _ in result.best_checkpoints or []}
+    sub = Path(path).name
+    registered = {Path(c.path).name for c, _ in result.best_checkpoints or [] if Path(c.path).parent.name == sub}
     leftovers += [f"unregistered {f}" for f in folders(fs, path) if Path(f).name not in registered]
     if fs.get_file_info(f"{path}/{STAGING}").type != pafs.FileType.NotFound:
         leftovers.append(f"staging folder {path}/{STAGING}")

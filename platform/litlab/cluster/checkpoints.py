@@ -7,9 +7,10 @@ A checkpoint folder (see ``checkpoint_store``: whole or absent, verified against
 model, up to its step (``litlab.cluster.history``). ``model.pt`` loads with ``weights_only=True``: tensors and
 plain containers only, never arbitrary pickles from storage.
 
-Rank 0 writes the folder straight into the Train run's storage and reports it to Ray Train as it is (no copy
-through the system temp dir). A restart restores the newest complete checkpoint that loads, those Ray Train
-registered first; each one skipped is named in a warning.
+Rank 0 writes the folder straight into the Train run's storage, under the cell's own subfolder (a Train run trains
+the cells of a pack in turn, ``litlab.cluster.packs``: ``<Train run>/<cell run id>/checkpoint_...``), and reports it
+to Ray Train as it is (no copy through the system temp dir). A restart restores the cell's newest complete
+checkpoint that loads, those Ray Train registered first; each one skipped is named in a warning.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ from litlab.config import RunConfig, to_dict
 FILE = "model.pt"
 HISTORY = "history.json"
 REQUIRED = ("model", "step")
-__all__ = ["CheckpointError", "Restored", "load_payload", "read_checkpoint", "report_checkpoint", "restore"]
+__all__ = ["CheckpointError", "Restored", "cell_folder", "load_payload", "read_checkpoint", "registered_in",
+           "report_checkpoint", "restore"]
 
 
 @dataclass(frozen=True)
@@ -54,25 +56,39 @@ class Restored:
     registered: tuple[str, ...] = ()  # the folder names Ray Train registered for this run
 
 
+def cell_folder(sub: str) -> tuple[pafs.FileSystem, str]:
+    """(filesystem, path) of a cell's checkpoint folder ``sub`` inside this Train run's storage."""
+    store = ray.train.get_context().get_storage()
+    return store.storage_filesystem, posixpath.join(store.experiment_fs_path, sub)
+
+
+def registered_in(sub: str) -> tuple[str, ...]:
+    """The folder names of the cell ``sub``'s checkpoints that Ray Train registered (committed), oldest first."""
+    reported = ray.train.get_all_reported_checkpoints(consistency_mode=ray.train.CheckpointConsistencyMode.COMMITTED)
+    paths = [c.checkpoint.path.rstrip("/") for c in reported]
+    return tuple(posixpath.basename(p) for p in paths if posixpath.basename(posixpath.dirname(p)) == sub)
+
+
 def report_checkpoint(model: torch.nn.Module, cfg: RunConfig, run_id: str, step: int, metrics: dict[str, Any],
-                      state: dict[str, Any] | None = None, *, history: dict[str, Any] | None = None,
-                      attempt: int | None = None, write: bool = True) -> None:
-    """Collective: every rank reports ``metrics``; rank 0 also writes the checkpoint into the run's storage and
-    reports it (unless ``write`` is False: a stale attempt, see ``litlab.cluster.attempts.owns``)."""
+                      state: dict[str, Any] | None = None, *, sub: str, history: dict[str, Any] | None = None,
+                      attempt: int | None = None, write: bool = True) -> str | None:
+    """Collective: every rank reports ``metrics``; rank 0 also writes the checkpoint into the cell's folder ``sub``
+    of the Train run's storage and reports it (unless ``write`` is False: a stale attempt, see
+    ``litlab.cluster.attempts.owns``). Returns the folder written (rank 0), else None."""
     ctx = ray.train.get_context()
     if ctx.get_world_rank() != 0 or not write:
         ray.train.report(metrics)
-        return
+        return None
     payload = {"model": model.state_dict(), "config": to_dict(cfg), "run_id": run_id, "step": step, **(state or {})}
     buf = io.BytesIO()
     torch.save(payload, buf)  # in memory first: torch's file writer reports a full disk as a bare RuntimeError
     files = {FILE: buf.getvalue(), HISTORY: json.dumps(history or {}).encode()}
-    store = ctx.get_storage()
-    fs, name = store.storage_filesystem, new_name(step)
-    folder = write_folder(fs, store.experiment_fs_path, name, files, {"step": step, "run_id": run_id,
-                                                                       "attempt": attempt})
-    ray.train.report(metrics, checkpoint=ray.train.Checkpoint(folder, filesystem=fs), checkpoint_dir_name=name,
+    (fs, run), name = cell_folder(sub), new_name(step)
+    folder = write_folder(fs, run, name, files, {"step": step, "run_id": run_id, "attempt": attempt})
+    ray.train.report(metrics, checkpoint=ray.train.Checkpoint(folder, filesystem=fs),
+                     checkpoint_dir_name=posixpath.join(sub, name),
                      checkpoint_upload_mode=ray.train.CheckpointUploadMode.NO_UPLOAD)
+    return folder
 
 
 def load_payload(data: bytes, where: str) -> dict[str, Any]:
@@ -103,15 +119,11 @@ def read_checkpoint(fs: pafs.FileSystem, folder: str) -> tuple[dict[str, Any], d
     return payload, json.loads(files.get(HISTORY, b"{}")), manifest
 
 
-def restore(model: torch.nn.Module) -> Restored:
-    """The newest complete checkpoint of this Train run that loads, registered ones first, then ones written but
-    never registered; the model's weights are loaded in place. Nothing to restore: step 0. Raises if registered
-    checkpoints exist but none can be read, rather than silently restarting."""
-    ctx = ray.train.get_context()
-    store = ctx.get_storage()
-    fs, run = store.storage_filesystem, store.experiment_fs_path
-    reported = ray.train.get_all_reported_checkpoints(consistency_mode=ray.train.CheckpointConsistencyMode.COMMITTED)
-    registered = tuple(posixpath.basename(c.checkpoint.path.rstrip("/")) for c in reported)
+def restore(model: torch.nn.Module, sub: str) -> Restored:
+    """The newest complete checkpoint of the cell ``sub`` in this Train run that loads, registered ones first, then
+    ones written but never registered; the model's weights are loaded in place. Nothing to restore: step 0. Raises
+    if registered checkpoints exist but none can be read, rather than silently restarting."""
+    (fs, run), registered = cell_folder(sub), registered_in(sub)
     ours, others = candidates(fs, run, registered)
     if not ours and not others:
         return Restored(registered=registered)

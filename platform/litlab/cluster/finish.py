@@ -1,4 +1,5 @@
-"""Closing a cell's run once its Train run finished: the one history, the final model, the attempts, no leftovers.
+"""Closing a cell's run once its training finished (rank 0, in the Train run, before the pack's next cell): the one
+history, the final model, the attempts, no leftovers.
 
 Only the invocation that owns the run (``litlab.cluster.attempts.owns``) does it, and every step is safe to repeat:
 a driver killed halfway through leaves a RUNNING run whose rerun restores the final checkpoint and finishes the
@@ -11,8 +12,8 @@ import json
 import posixpath
 import shutil
 import uuid
+from collections.abc import Collection
 from pathlib import Path
-from typing import Any
 
 import pyarrow.fs as pafs
 
@@ -33,17 +34,16 @@ def local_tmp() -> Path:
     return Path.home() / ".cache" / "litlab" / "tmp"
 
 
-def finish_cell(result: Any, *, uri: str, run_id: str, invocation: str | None,
-                extra: dict[str, float] | None = None) -> bool:
-    """Publish the final checkpoint's history under the canonical names, log the final model as the artifact
-    ``checkpoint/model.pt``, record each attempt's last step and the lineage, log ``extra`` (once), remove the
-    Train run's unregistered and partial checkpoints, and mark the run FINISHED. False (nothing written) when a
-    later invocation owns the run."""
+def finish_cell(fs: pafs.FileSystem, folder: str, keep: Collection[str], *, uri: str, run_id: str,
+                invocation: str | None, extra: dict[str, float] | None = None) -> bool:
+    """From the cell's final checkpoint ``folder``: publish its history under the canonical names, log the final
+    model as the artifact ``checkpoint/model.pt``, record each attempt's last step and the lineage, log ``extra``
+    (once), remove the cell's checkpoint folders other than ``keep`` (those Ray Train registered) and the final one,
+    and mark the run FINISHED. False (nothing written) when a later invocation owns the run."""
     if not owns(uri, run_id, invocation):
         console.say(f"run {run_id} belongs to a later invocation of the sweep: this stale one leaves it alone",
                     warn=True)
         return False
-    fs, folder = result.checkpoint.filesystem, result.checkpoint.path.rstrip("/")
     files, manifest = read_verified(fs, folder)
     history = History(json.loads(files[HISTORY]))
     published = publish(uri, run_id, history)
@@ -52,8 +52,7 @@ def finish_cell(result: Any, *, uri: str, run_id: str, invocation: str | None,
     logger = RunLogger(uri, run_id)
     done = client(uri).get_run(run_id).data.metrics
     logger.log(int(manifest["step"]), {k: v for k, v in (extra or {}).items() if k not in done})
-    keep = [c.path for c, _ in (result.best_checkpoints or [])] + [folder]
-    removed = sweep(fs, posixpath.dirname(folder), keep)
+    removed = sweep(fs, posixpath.dirname(folder), [*keep, folder])
     print(f"run {run_id}: history of {len(history.lineage)} attempt(s) published ({published} value(s)), "
           f"{len(removed)} leftover(s) removed", flush=True)
     logger.finish(FINISHED)

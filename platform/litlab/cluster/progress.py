@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any, TypeVar
 
 import ray
-from ray import tune
 
 POLL_S = 0.5
 FINISHED_KEY = "cell_finished"  # in a trial's last report only: the cell's run closed FINISHED
@@ -51,6 +50,7 @@ def fit_reporting(fit: Callable[[], T], progress: Any, cell: str) -> T:
     ``progress`` actor: just ``fit()``)."""
     if progress is None:
         return fit()
+    from ray import tune  # here: Train workers import this module for ``numeric``, and need no Tune
     reported = -1
     with ThreadPoolExecutor(1, thread_name_prefix="fit") as pool:
         future = pool.submit(fit)

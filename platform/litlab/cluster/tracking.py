@@ -28,12 +28,17 @@ from litlab.grid import replicate_group
 from litlab.redact import redact
 
 FINISHED = "FINISHED"
+CHECKPOINTS_TAG = "checkpoints"  # a cell run's checkpoint folder (litlab.cluster.packs.checkpoint_folder)
 HISTORY_PREFIXES = ("zeroshot",)  # metrics whose whole history fetch_cell_runs returns
 PLAN_ARTIFACT = "plan.json"  # the sweep parent run's list of expected cells
 
 
 def client(uri: str) -> MlflowClient:
     return MlflowClient(tracking_uri=uri)
+
+
+def is_finished(uri: str, run_id: str) -> bool:
+    return client(uri).get_run(run_id).info.status == FINISHED
 
 
 def local_store_uri(folder: str | Path) -> str:

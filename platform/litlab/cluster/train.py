@@ -1,70 +1,105 @@
-"""Ray Train: one cell = one TorchTrainer run of ``litlab.loop.train`` on N workers, logged to MLflow by rank 0."""
+"""Ray Train, the workers' side: a pack's cells (``litlab.cluster.packs``) in turn, each a run of
+``litlab.loop.train`` on every worker, logged to MLflow and closed by rank 0."""
 
 from __future__ import annotations
 
-import re
 import time
-from dataclasses import replace
 from typing import Any
 
 import ray.train
 import ray.train.torch
 import torch
-from ray.train import ScalingConfig
-from ray.train.torch import TorchTrainer
 
 from litlab import loop, progress
 from litlab.cluster import console
 from litlab.cluster.attempts import begin_attempt, owns
 from litlab.cluster.checkpoint_store import sweep
-from litlab.cluster.checkpoints import Restored, report_checkpoint, restore
-from litlab.cluster.data import ingest_options, run_layout, split_path, train_dataset
-from litlab.cluster.dedup import ensure_dedup_split
+from litlab.cluster.checkpoints import Restored, cell_folder, registered_in, report_checkpoint, restore
+from litlab.cluster.data import split_path
+from litlab.cluster.finish import TRIAL_KEYS, finish_cell
 from litlab.cluster.history import AttemptLogger, History
-from litlab.cluster.not_faults import StopOnNotAFault, fit, surfaced
-from litlab.cluster.precompute import ensure_image_cache
-from litlab.cluster.session import cluster_nodes
+from litlab.cluster.not_faults import surfaced
+from litlab.cluster.progress import numeric
 from litlab.cluster.shard_batches import ShardBatches
-from litlab.cluster.skips import build_skip_metrics, new_counter, skip_metrics
-from litlab.cluster.tracking import RunLogger
-from litlab.config import RunConfig, from_dict, override, to_dict
+from litlab.cluster.skips import build_skip_metrics, skip_metrics
+from litlab.cluster.tracking import is_finished
+from litlab.config import RunConfig, from_dict
 from litlab.distributed import all_gather_with_grad
 from litlab.evaluators.suite import suite_for
 from litlab.models.build import build_model
-from litlab.sizing import auto_train, describe
 from litlab.timeline import Timeline
 
 
 def train_loop_per_worker(payload: dict[str, Any]) -> None:
     """Runs on every worker; a ConfigError/DataError is raised as itself, so the run fails without restarts."""
     with surfaced():
-        _train_worker(payload)
+        _train_pack(payload)
 
 
-def _train_worker(payload: dict[str, Any]) -> None:
-    """The first line turns the raw dict into a RunConfig."""
+def _train_pack(payload: dict[str, Any]) -> None:
+    """The pack's cells in turn, each closed by rank 0 (``finish.finish_cell``) before the next begins; a cell whose
+    run is FINISHED (done before Ray Train restarted the workers after a fault) is skipped."""
+    ctx = ray.train.get_context()
+    rank = ctx.get_world_rank()
+    if rank == 0:
+        progress.set_sink(console.say)  # long steps (large evaluation sets) on the sweep's console
+    cells = [{**payload["common"], **cell} for cell in payload["cells"]]
+    began = payload["common"]["trial_began"]  # the first cell's start-up is the trial's
+    # one suite for the pack: its cells differ only in train.seed, and a suite keeps nothing of the models it scores
+    # (its evaluation sets, decoded on first use, are what the later cells do not decode again)
+    suite = suite_for(from_dict(cells[0]["run"]), ray.train.torch.get_device())
+    for i in _unfinished(cells, rank, ctx.get_world_size()):
+        if rank == 0 and i:
+            console.cell_started(cells[i]["cell_id"], cells[i]["run_id"])
+        folder, metrics = _train_worker(cells[i], suite)
+        if folder is not None:
+            _finish(cells[i], folder, metrics, began)
+        began = time.time()
+
+
+def _unfinished(cells: list[dict[str, Any]], rank: int, world: int) -> list[int]:
+    """The indices of the cells to train, as rank 0 reads them from MLflow, the same on every rank."""
+    todo = [i for i, c in enumerate(cells) if not is_finished(c["tracking_uri"], c["run_id"])] if rank == 0 else []
+    if world > 1:
+        box = [todo]
+        torch.distributed.broadcast_object_list(box, src=0)
+        todo = box[0]
+    return todo
+
+
+def _finish(cell: dict[str, Any], folder: str, metrics: dict[str, Any], began: float) -> None:
+    """Rank 0: close the cell's run from its final checkpoint, with the cell's wall time and start (TRIAL_KEYS)."""
+    fs, _ = cell_folder(cell["sub"])
+    if finish_cell(fs, folder, registered_in(cell["sub"]), uri=cell["tracking_uri"], run_id=cell["run_id"],
+                   invocation=cell["invocation"],
+                   extra=dict(zip(TRIAL_KEYS, (time.time() - began, began), strict=True))):
+        console.cell_ended(cell["cell_id"], cell["run_id"], "FINISHED", numeric(metrics))
+
+
+def _train_worker(payload: dict[str, Any], suite: Any) -> tuple[str | None, dict[str, Any]]:
+    """One cell, scored by ``suite``; returns its final checkpoint folder (rank 0 of the invocation that owns the
+    run, else None) and its final metrics. The first line turns the raw dict into a RunConfig."""
     cfg, began = from_dict(payload["run"]), time.time()
     torch.set_num_threads(cfg.train.torch_threads)
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
-    if rank == 0:
-        progress.set_sink(console.say)  # long steps (large evaluation sets) on the sweep's console
     cache = payload.get("image_cache")
     model = build_model(cfg, image_features=cache["dim"] if cache else None)
     built = time.time()
-    restored = restore(model)  # step 0 unless Ray Train restarted us after a failure or the sweep was rerun
+    restored = restore(model, payload["sub"])  # step 0 unless Ray Train restarted us or the sweep was rerun
     start, state = restored.step, restored.state
     ddp = ray.train.torch.prepare_model(model)
     device = ray.train.torch.get_device()
     logger = _logger(payload, rank, restored)
     split = split_path(cfg.data.root, cfg.data.train)
     timeline = _timeline(logger, split, start, {"time/worker_start": began, "time/model_built": built})
-    evaluate = _evaluation(payload, cfg, WithImageTower(cfg, model) if cache else (lambda: model),
-                           suite_for(cfg, device), logger, timeline)
+    evaluate = _evaluation(payload, cfg, WithImageTower(cfg, model) if cache else (lambda: model), suite, logger,
+                           timeline)
     extra = {"image_from_cache": bool(cache)}
 
     batches = ShardBatches(cfg.data.batch_size, world, split, (state or {}).get("data"),
-                           files=payload.get("train_files"), seed=cfg.train.seed, rank=rank)
+                           files=payload.get("train_files"), seed=cfg.train.seed, rank=rank,
+                           shard=ray.train.get_dataset_shard(payload["dataset"]))
 
     def checkpoint(step: int, opt_state: dict[str, Any]) -> None:
         with timeline.pause(step):
@@ -80,7 +115,7 @@ def _train_worker(payload: dict[str, Any]) -> None:
     )
     timeline.close(cfg.optim.steps)
     metrics = {**last, **evaluate(cfg.optim.steps), "step": cfg.optim.steps}
-    _checkpoint(payload, model, cfg, logger, cfg.optim.steps, metrics, extra)
+    return _checkpoint(payload, model, cfg, logger, cfg.optim.steps, metrics, extra), metrics
 
 
 def _timeline(logger: AttemptLogger | None, split: str, start: int, stamps: dict[str, float]) -> Timeline:
@@ -107,7 +142,7 @@ def _evaluation(payload: dict[str, Any], cfg: RunConfig, eval_model: Any, suite:
         if logger:
             logger.log(step, {**scores, **suite.facts()})  # chance levels and item counts beside the scores
             if progress is not None and step < cfg.optim.steps:
-                progress.put.remote(payload["cell_id"], step, scores)
+                progress.put.remote(payload["progress_key"], step, scores)
         return scores
 
     return evaluate
@@ -128,16 +163,17 @@ class WithImageTower:
 
 
 def _checkpoint(payload: dict[str, Any], model: torch.nn.Module, cfg: RunConfig, logger: AttemptLogger | None,
-                step: int, metrics: dict[str, Any], state: dict[str, Any]) -> None:
+                step: int, metrics: dict[str, Any], state: dict[str, Any]) -> str | None:
     """Collective; rank 0 writes the checkpoint (with the history so far) only while this attempt's invocation owns
-    the run: actors of a killed driver's invocation keep training for a few seconds after a rerun claimed it."""
+    the run: actors of a killed driver's invocation keep training for a few seconds after a rerun claimed it.
+    Returns the folder written (rank 0), else None."""
     current = logger is None or owns(payload["tracking_uri"], payload["run_id"], payload.get("invocation"))
     if not current:
         console.say(f"[{payload['cell_id']}] a later invocation owns the run: no checkpoint at step {step}",
                     warn=True)
-    report_checkpoint(model, cfg, payload["run_id"], step, metrics, state,
-                      history=logger.history.to_dict() if logger else None,
-                      attempt=logger.attempt if logger else None, write=current)
+    return report_checkpoint(model, cfg, payload["run_id"], step, metrics, state, sub=payload["sub"],
+                             history=logger.history.to_dict() if logger else None,
+                             attempt=logger.attempt if logger else None, write=current)
 
 
 def _logger(payload: dict[str, Any], rank: int, restored: Restored) -> AttemptLogger | None:
@@ -149,9 +185,8 @@ def _logger(payload: dict[str, Any], rank: int, restored: Restored) -> AttemptLo
     attempt = begin_attempt(uri, run_id, invocation=payload.get("invocation"), start_step=restored.step,
                             from_checkpoint=restored.folder, from_attempt=restored.attempt,
                             data_position=(restored.state or {}).get("data"))
-    store = ray.train.get_context().get_storage()
     keep = [*restored.registered, *([restored.folder] if restored.folder else [])]
-    removed = sweep(store.storage_filesystem, store.experiment_fs_path, keep)
+    removed = sweep(*cell_folder(payload["sub"]), keep)
     text = (f"[{payload['cell_id']}] attempt {attempt.number} ({attempt.cause}) from step {restored.step}"
             + (f"; removed {len(removed)} leftover(s) of earlier attempts" if removed else ""))
     if attempt.number > 1 or restored.step:  # a retried fault or a resumed run: the user's to know
@@ -161,70 +196,6 @@ def _logger(payload: dict[str, Any], rank: int, restored: Restored) -> AttemptLo
     logger = AttemptLogger(uri, run_id, attempt.number, History(restored.history))
     logger.begin(restored.step)
     return logger
-
-
-def fit_cell(cfg: RunConfig, *, name: str, storage: str, tracking_uri: str, run_id: str,
-             invocation: str | None = None, progress: Any = None) -> ray.train.Result:
-    """Train one cell with a TorchTrainer; raises a ConfigError/DataError at once (no restart, litlab.cluster.
-    not_faults), ray.train.TrainingFailedError when faults outlast train.max_failures. ``invocation``: the sweep
-    run that owns the cell's run (``litlab.cluster.attempts``); close the run with ``finish.finish_cell``.
-    ``progress``: a ``litlab.cluster.progress.Progress`` actor that rank 0 sends intermediate evaluations to."""
-    cfg = sized(cfg, tracking_uri, run_id)
-    cfg = deduplicated(cfg, tracking_uri, run_id)
-    cache = ensure_image_cache(cfg) if cfg.train.precompute else None
-    counter = new_counter()
-    layout = None if cache else run_layout(cfg)  # listed once, here
-    trainer = TorchTrainer(
-        train_loop_per_worker,
-        train_loop_config={"run": to_dict(cfg), "tracking_uri": tracking_uri, "run_id": run_id, "cell_id": name,
-                           "image_cache": cache, "skip_counter": counter,
-                           "train_files": list(layout.files) if layout else None, "invocation": invocation,
-                           "progress": progress},
-        scaling_config=ScalingConfig(num_workers=cfg.train.workers, use_gpu=cfg.train.gpus_per_worker > 0,
-                                     resources_per_worker=_worker_resources(cfg)),
-        run_config=ray.train.RunConfig(name=slug(name), storage_path=storage,
-                                       failure_config=ray.train.FailureConfig(max_failures=cfg.train.max_failures),
-                                       checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
-                                       callbacks=[StopOnNotAFault()]),
-        datasets={"train": train_dataset(cfg, cache, counter, layout)},
-        dataset_config=ray.train.DataConfig(execution_options=ingest_options(cfg)),
-    )
-    return fit(trainer)
-
-
-def sized(cfg: RunConfig, tracking_uri: str, run_id: str) -> RunConfig:
-    """With ``train.workers=0`` (a run started outside a sweep, which sizes its cells itself), the workers are
-    sized from the cluster now, and the run is tagged with what they came to."""
-    if cfg.train.workers:
-        return cfg
-    cfg = replace(cfg, train=auto_train(cfg.train, cluster_nodes()))
-    RunLogger(tracking_uri, run_id).set_tag("train.sized", describe(cfg.train))
-    return cfg
-
-
-def deduplicated(cfg: RunConfig, tracking_uri: str, run_id: str) -> RunConfig:
-    """With ``data.dedup`` set, the config trains on the filtered copy of its split (built once, shared by every
-    run that asks for the same filter); the counts go to MLflow as ``dedup/*`` (paper Table 5)."""
-    if cfg.data.dedup == "none":
-        return cfg
-    split, counts = ensure_dedup_split(cfg, progress=console.say)
-    logger = RunLogger(tracking_uri, run_id)
-    logger.continue_run()  # a resumed run does not log its counts twice
-    logger.log(0, {f"dedup/{k}": float(v) for k, v in counts.items()})
-    logger.set_tag("data.dedup_split", split)
-    return override(cfg, "data.train", split)
-
-
-def slug(name: str) -> str:
-    """A filesystem- and URI-safe version of a cell id, for Train run names."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("_")
-
-
-def _worker_resources(cfg: RunConfig) -> dict[str, float]:
-    res = {"CPU": cfg.train.cpus_per_worker}
-    if cfg.train.gpus_per_worker > 0:
-        res["GPU"] = cfg.train.gpus_per_worker
-    return res
 
 
 def _printing(logger: AttemptLogger, payload: dict[str, Any], steps: int) -> loop.Log:

@@ -1,7 +1,9 @@
-"""Ray Tune: a sweep of cells; each trial is a small driver that fits one TorchTrainer (Train V2 pattern).
+"""Ray Tune: a sweep of cells; each trial is a small driver that fits one TorchTrainer (Train V2 pattern) for a
+pack of cells (``litlab.cluster.packs``: a replicate group under fifo, one cell under a scheduler).
 
 MLflow layout: one experiment per sweep, a parent run per invocation, a child run per cell created here (so
-run ids are known before any trial starts), finished or failed by the trial that trains it. Each invocation that
+run ids are known before any trial starts), finished by rank 0 of the Train run that trains it, or failed by its
+trial. Each invocation that
 trains a cell claims its run (``litlab.cluster.attempts``): actors of an earlier, killed invocation can no longer
 write its checkpoints, history or status; the earlier invocation's parent run is marked KILLED.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -19,20 +21,21 @@ from ray.tune.execution import class_cache
 
 from litlab.cluster import console
 from litlab.cluster.attempts import claim_invocation, close_stale_parents, owns
-from litlab.cluster.finish import TRIAL_KEYS, finish_cell
 from litlab.cluster.orphans import remove_orphans
+from litlab.cluster.packs import PackCell, checkpoint_folder, fit_pack, pack_name, slug
 from litlab.cluster.progress import FINISHED_KEY, fit_reporting, new_progress, numeric
 from litlab.cluster.schedulers import PerGroup
 from litlab.cluster.tracking import (
+    CHECKPOINTS_TAG,
     RunLogger,
     cell_tags,
     client,
     create_cell_run,
     ensure_experiment,
     fetch_cell_runs,
+    is_finished,
     log_sweep_plan,
 )
-from litlab.cluster.train import fit_cell, slug
 from litlab.config import from_dict, to_dict
 from litlab.grid import Cell
 
@@ -53,48 +56,48 @@ class CellOutcome:
     error: str = ""
 
 
-def run_trial(config: dict[str, Any], payloads: dict[str, dict[str, Any]], progress: Any = None) -> None:
-    """One Tune trial: fit the cell (reporting its evaluations to Tune as they come, litlab.cluster.progress),
-    close its MLflow run, report its final metrics."""
-    started, began = time.monotonic(), time.time()
-    payload = payloads[config["cell"]]
-    logger = RunLogger(payload["tracking_uri"], payload["run_id"])
-    name = trial_name(payload["sweep"], payload["cell_id"], payload["run_id"])
-    cfg = from_dict(payload["run"])
-    console.cell_started(payload["cell_id"], payload["run_id"])
+def run_trial(config: dict[str, Any], packs: dict[str, dict[str, Any]], progress: Any = None) -> None:
+    """One Tune trial: fit a pack (its cells in turn, each run closed as it ends: litlab.cluster.packs), reporting
+    its evaluations to Tune as they come; a failure closes the pack's unfinished runs FAILED."""
+    began = time.time()
+    pack = packs[config["cell"]]
+    first = pack["cells"][0]
+    console.cell_started(first["cell_id"], first["run_id"])  # the later cells' starts come from rank 0
     remove_orphans()  # a worker group an earlier trial's Train run left holding CPUs (litlab.cluster.orphans)
+    cells = [PackCell(from_dict(c["run"]), c["run_id"], c["cell_id"]) for c in pack["cells"]]
     try:
-        result = fit_reporting(lambda: fit_cell(
-            cfg, name=name, storage=payload["storage"], tracking_uri=payload["tracking_uri"], run_id=payload["run_id"],
-            invocation=payload["invocation"], progress=progress), progress, name)
+        result = fit_reporting(lambda: fit_pack(
+            cells, name=pack["name"], storage_root=pack["storage"], tracking_uri=pack["tracking_uri"],
+            invocation=pack["invocation"], progress=progress, began=began), progress, pack["name"])
     except Exception as err:
         remove_orphans()  # this trial's, when its Train run failed without shutting its workers down
-        if owns(payload["tracking_uri"], payload["run_id"], payload["invocation"]):  # not a stale invocation
-            logger.set_tag("error", f"{type(err).__name__}: {err}"[:4000])
-            logger.finish("FAILED")
-        console.cell_ended(payload["cell_id"], payload["run_id"], "FAILED", {}, f"{type(err).__name__}: {err}")
+        for cell in cells:
+            _close_failed(pack, cell, err)
         raise
-    finish_cell(result, uri=payload["tracking_uri"], run_id=payload["run_id"], invocation=payload["invocation"],
-                extra=dict(zip(TRIAL_KEYS, (time.monotonic() - started,  # the trial's wall time, this invocation
-                                            began), strict=True)))  # its start, epoch seconds (litlab.timeline)
-    numbers = numeric(result.metrics)
-    console.cell_ended(payload["cell_id"], payload["run_id"], "FINISHED", numbers)
-    tune.report({**numbers, FINISHED_KEY: 1.0})
+    tune.report({**numeric(result.metrics), FINISHED_KEY: 1.0})
 
 
-def trial_name(sweep: str, cell_id: str, run_id: str) -> str:
-    """A cell run's Train run name (its storage folder is ``slug`` of it): the same for every invocation."""
-    return f"{sweep}-{cell_id}-{run_id[:8]}"
+def _close_failed(pack: dict[str, Any], cell: PackCell, err: Exception) -> None:
+    """A cell of a failed pack: FAILED with the error, unless it finished or a later invocation owns its run."""
+    uri = pack["tracking_uri"]
+    if is_finished(uri, cell.run_id) or not owns(uri, cell.run_id, pack["invocation"]):
+        return
+    logger = RunLogger(uri, cell.run_id)
+    logger.set_tag("error", f"{type(err).__name__}: {err}"[:4000])
+    logger.finish("FAILED")
+    console.cell_ended(cell.cell_id, cell.run_id, "FAILED", {}, f"{type(err).__name__}: {err}")
 
 
 def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: str,
               max_concurrent: int, artifacts: Mapping[str, str] | None = None,
               scheduler: PerGroup | None = None) -> list[CellOutcome]:
-    """Run every cell as a Tune trial; a failing cell is recorded and does not stop the others.
+    """Run every pack of cells as a Tune trial; a failing pack is recorded (its unfinished cells FAILED) and does
+    not stop the others.
 
     Re-running a sweep resumes it: a cell whose newest run (same config hash) FINISHED is skipped; an unfinished
-    one (driver killed, or failed) continues its MLflow run, and its Train run, named after that run, restores
-    from its latest checkpoint in ``storage``. A changed config is a new run; nothing logged is overwritten.
+    one (driver killed, or failed) continues its MLflow run, and its pack's Train run, named after the sweep and
+    the pack, restores the cell from its latest checkpoint in ``storage`` (the run's tag ``checkpoints``). A
+    changed config is a new run; nothing logged is overwritten.
     ``scheduler`` (litlab.cluster.schedulers.build_scheduler) may stop cells early: their runs are marked KILLED
     and tagged ``stopped_by``, and a rerun skips them like finished ones."""
     experiment_id = ensure_experiment(tracking_uri, sweep)
@@ -113,10 +116,15 @@ def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: 
     todo = [c for c in cells if c.id not in {d.cell_id for d in done}]
     for d in done:
         console.cell_skipped(d.cell_id, d.run_id, d.status.lower())
-    payloads = {c.id: _payload(c, sweep, tracking_uri, storage, experiment_id, parent.info.run_id,
-                               earlier.get(c.id)) for c in todo}
-    results = done + (_tune(payloads, sweep, storage, parent.info.run_id, max_concurrent, scheduler)
-                      if payloads else [])
+    packs: dict[str, dict[str, Any]] = {}
+    for c in todo:  # a replicate group per pack under fifo; one cell per pack under a scheduler
+        key = c.id if scheduler else c.group
+        pack = packs.setdefault(key, {"name": pack_name(sweep, key), "cells": [], "storage": storage,
+                                      "tracking_uri": tracking_uri, "invocation": parent.info.run_id})
+        pack["cells"].append(_payload(c, sweep, tracking_uri, experiment_id, parent.info.run_id, earlier.get(c.id),
+                                      storage_root=storage, pack=pack["name"]))
+    results = done + (_tune(packs, sweep, storage, parent.info.run_id, max_concurrent, scheduler)
+                      if packs else [])
     by = scheduler.name if scheduler else "scheduler"
     results = [mark_stopped(tracking_uri, r, by) if r.status == "STOPPED" and r not in done else r for r in results]
     failed = sum(r.status == "FAILED" for r in results)
@@ -167,24 +175,26 @@ def _keep_credentials_out_of_trials() -> None:
     class_cache.ENV_VARS_TO_PROPAGATE = set(class_cache.ENV_VARS_TO_PROPAGATE) - SECRET_ENV_VARS
 
 
-def _tune(payloads: dict[str, dict[str, Any]], sweep: str, storage: str, parent_id: str,
+def _tune(packs: dict[str, dict[str, Any]], sweep: str, storage: str, parent_id: str,
           max_concurrent: int, scheduler: PerGroup | None) -> list[CellOutcome]:
     _keep_credentials_out_of_trials()
     progress = new_progress()  # one per sweep: evaluations from rank 0 to the trial functions
     tuner = tune.Tuner(
-        tune.with_resources(tune.with_parameters(run_trial, payloads=payloads, progress=progress), TRIAL_RESOURCES),
-        param_space={"cell": tune.grid_search(list(payloads))},
+        tune.with_resources(tune.with_parameters(run_trial, packs=packs, progress=progress), TRIAL_RESOURCES),
+        param_space={"cell": tune.grid_search(list(packs))},  # a pack's key: its group, or its cell id
         # A finished trial's actor (its process, with torch and litlab imported) runs the next trial. Not with a
         # scheduler: a stopped trial's actor must end, taking its Train run with it (litlab.cluster.progress).
         tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, scheduler=scheduler,
                                     reuse_actors=scheduler is None),
         run_config=tune.RunConfig(name=slug(f"{sweep}-{parent_id[:8]}"), storage_path=storage, verbose=1),
     )
-    return [_cell_result(r, payloads) for r in tuner.fit()]
+    read = _run_reader(next(iter(packs.values()))["tracking_uri"])
+    return [o for r in tuner.fit() for o in _pack_outcomes(r, packs, read)]
 
 
-def _payload(cell: Cell, sweep: str, uri: str, storage: str, experiment_id: str, parent_id: str,
-             earlier: dict[str, Any] | None) -> dict:
+def _payload(cell: Cell, sweep: str, uri: str, experiment_id: str, parent_id: str, earlier: dict[str, Any] | None,
+             *, storage_root: str, pack: str) -> dict[str, Any]:
+    """A cell's run (created, or an unfinished one continued and claimed) with its checkpoint folder as a tag."""
     if earlier is not None:  # unfinished: continue it (its Train run restores from its last checkpoint)
         run_id = earlier["run_id"]
         n = claim_invocation(uri, run_id, parent_id, earlier["status"])
@@ -193,19 +203,38 @@ def _payload(cell: Cell, sweep: str, uri: str, storage: str, experiment_id: str,
         run_id = create_cell_run(uri, experiment_id, cell.config, cell_tags(cell.config, cell.id, cell.studies, sweep),
                                  parent_run_id=parent_id)
         claim_invocation(uri, run_id, parent_id, "new")
-    return {"cell_id": cell.id, "run": to_dict(cell.config), "run_id": run_id, "sweep": sweep,
-            "tracking_uri": uri, "storage": storage, "invocation": parent_id}
+    RunLogger(uri, run_id).set_tag(CHECKPOINTS_TAG, checkpoint_folder(storage_root, pack, run_id))
+    return {"cell_id": cell.id, "run": to_dict(cell.config), "run_id": run_id}
 
 
-def _cell_result(result: Any, payloads: dict[str, dict[str, Any]]) -> CellOutcome:
-    payload = payloads[result.config["cell"]]
-    metrics = {k: v for k, v in (result.metrics or {}).items() if "/" in k}
-    if result.error is not None:
-        text = "".join(traceback.format_exception_only(type(result.error), result.error)).strip()
-        return CellOutcome(payload["cell_id"], payload["run_id"], "FAILED", metrics, text)
-    if FINISHED_KEY not in (result.metrics or {}):  # its last report was an intermediate one: stopped early
-        return CellOutcome(payload["cell_id"], payload["run_id"], "STOPPED", {**metrics, **_step(result.metrics)})
-    return CellOutcome(payload["cell_id"], payload["run_id"], "FINISHED", metrics)
+Reader = Callable[[str], tuple[str, dict[str, float]]]  # run id -> (status, its metrics)
+
+
+def _run_reader(uri: str) -> Reader:
+    def read(run_id: str) -> tuple[str, dict[str, float]]:
+        run = client(uri).get_run(run_id)
+        return run.info.status, dict(run.data.metrics)
+    return read
+
+
+def _pack_outcomes(result: Any, packs: dict[str, dict[str, Any]], read: Reader) -> list[CellOutcome]:
+    """Each cell of a trial's pack: as MLflow has it (the trial closed each run), or STOPPED (a scheduler stopped
+    the trial: its last report was an intermediate one; a pack of one cell)."""
+    cells = packs[result.config["cell"]]["cells"]
+    if result.error is None and FINISHED_KEY not in (result.metrics or {}):
+        metrics = {k: v for k, v in (result.metrics or {}).items() if "/" in k}
+        return [CellOutcome(c["cell_id"], c["run_id"], "STOPPED", {**metrics, **_step(result.metrics)})
+                for c in cells]
+    error = ("" if result.error is None else
+             "".join(traceback.format_exception_only(type(result.error), result.error)).strip())
+    out = []
+    for c in cells:
+        status, metrics = read(c["run_id"])
+        metrics = {k: v for k, v in metrics.items() if "/" in k}
+        ok = status == "FINISHED"
+        out.append(CellOutcome(c["cell_id"], c["run_id"], "FINISHED" if ok else "FAILED", metrics,
+                               "" if ok else error or f"run {c['run_id']} ended {status}"))
+    return out
 
 
 def _step(metrics: dict[str, Any] | None) -> dict[str, float]:
