@@ -2,8 +2,9 @@
 processes importing torch, timm, transformers, MLflow and litlab: ~6.5 CPU-s each) once per pack, not per cell.
 
 Under ``--scheduler fifo`` a pack is a replicate group (the cells of one setting that differ only in
-``train.seed``: same workers, split, model shape and evaluations); under a scheduler that stops trials (ASHA) every
-cell is its own pack, since a stop ends the trial's Train run. A pack's Train run is named after the sweep and the
+``train.seed``: same workers, split, model shape and evaluations), cut in parts where the sweep has more trial slots
+than that leaves packs (``pack_keys``); under a scheduler that stops trials (ASHA) every cell is its own pack, since
+a stop ends the trial's Train run. A pack's Train run is named after the sweep and the
 pack, not after which of its cells are left, so a rerun finds the checkpoints of its unfinished cells: each cell
 keeps its own in ``<Train run>/<cell run id>/`` (``litlab.cluster.checkpoints``), trains from its own dataset
 (``train_<i>``: its own seeded file order) and is closed by rank 0 before the next one starts (``finish_cell``).
@@ -32,6 +33,7 @@ from litlab.cluster.skips import new_counters
 from litlab.cluster.tracking import RunLogger
 from litlab.cluster.train import train_loop_per_worker
 from litlab.config import RunConfig, override, to_dict
+from litlab.grid import Cell
 from litlab.sizing import auto_train, describe
 
 
@@ -42,6 +44,25 @@ class PackCell:
     cfg: RunConfig
     run_id: str
     cell_id: str
+
+
+def pack_keys(cells: Sequence[Cell], max_concurrent: int, scheduled: bool) -> dict[str, str]:
+    """{cell id: its pack's key}. Each replicate group (in plan order) is cut into packs of at most
+    ``len(cells) // max_concurrent`` cells, so that the packs still fill every trial slot; the cut depends on the
+    plan alone, so a rerun of the same command puts each cell in the same pack (and Train run) again. With
+    ``scheduled`` every cell is its own pack."""
+    if scheduled:
+        return {c.id: c.id for c in cells}
+    size = max(1, len(cells) // max(1, max_concurrent))
+    groups: dict[str, list[str]] = {}
+    for c in cells:
+        groups.setdefault(c.group, []).append(c.id)
+    keys = {}
+    for group, ids in groups.items():
+        for start in range(0, len(ids), size):
+            for cell in ids[start:start + size]:
+                keys[cell] = group if size >= len(ids) else f"{group}#{start // size}"
+    return keys
 
 
 def pack_name(sweep: str, key: str) -> str:

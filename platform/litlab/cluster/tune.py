@@ -22,7 +22,7 @@ from ray.tune.execution import class_cache
 from litlab.cluster import console
 from litlab.cluster.attempts import claim_invocation, close_stale_parents, owns
 from litlab.cluster.orphans import remove_orphans
-from litlab.cluster.packs import PackCell, checkpoint_folder, fit_pack, pack_name, slug
+from litlab.cluster.packs import PackCell, checkpoint_folder, fit_pack, pack_keys, pack_name, slug
 from litlab.cluster.progress import FINISHED_KEY, fit_reporting, new_progress, numeric
 from litlab.cluster.schedulers import PerGroup
 from litlab.cluster.tracking import (
@@ -116,9 +116,9 @@ def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: 
     todo = [c for c in cells if c.id not in {d.cell_id for d in done}]
     for d in done:
         console.cell_skipped(d.cell_id, d.run_id, d.status.lower())
-    packs: dict[str, dict[str, Any]] = {}
-    for c in todo:  # a replicate group per pack under fifo; one cell per pack under a scheduler
-        key = c.id if scheduler else c.group
+    keys, packs = pack_keys(cells, max_concurrent, scheduler is not None), {}
+    for c in todo:  # replicate groups under fifo (litlab.cluster.packs); one cell per pack under a scheduler
+        key = keys[c.id]
         pack = packs.setdefault(key, {"name": pack_name(sweep, key), "cells": [], "storage": storage,
                                       "tracking_uri": tracking_uri, "invocation": parent.info.run_id})
         pack["cells"].append(_payload(c, sweep, tracking_uri, experiment_id, parent.info.run_id, earlier.get(c.id),
