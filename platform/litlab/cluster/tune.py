@@ -3,9 +3,9 @@ pack of cells (``litlab.cluster.packs``: a replicate group under fifo, one cell 
 
 MLflow layout: one experiment per sweep, a parent run per invocation, a child run per cell created here (so
 run ids are known before any trial starts), finished by rank 0 of the Train run that trains it, or failed by its
-trial. Each invocation that
-trains a cell claims its run (``litlab.cluster.attempts``): actors of an earlier, killed invocation can no longer
-write its checkpoints, history or status; the earlier invocation's parent run is marked KILLED.
+trial. Each invocation that trains a cell claims its run (``litlab.cluster.attempts``): actors of an earlier, killed
+invocation can no longer write its checkpoints, history or status; the earlier invocation's parent run is marked
+KILLED.
 """
 
 from __future__ import annotations
