@@ -46,6 +46,15 @@ def test_the_sweep_line_counts_failures_and_estimates_the_time_left_from_the_ste
     assert failed[1] == "sweep: 0/2 done, 1 running, 1 failed; 1m40s elapsed, ETA 33s"
 
 
+def test_a_cell_stopped_by_the_scheduler_counts_as_done_not_running():
+    v = view()
+    v.lines({"kind": "start", "cell": "setup=Lu", "run": RUN_A}, 100.0)
+    out = v.lines({"kind": "end", "cell": "setup=Lu", "run": RUN_A, "status": "STOPPED", "metrics": {},
+                   "by": "asha", "step": 20}, 155.0)
+    assert out == ["[1/2 setup=Lu] stopped by asha at step 20 after 55s",
+                   "sweep: 1/2 done, 0 running, 0 failed; 55s elapsed, ETA 55s"]
+
+
 def test_skipped_cells_warnings_and_skipped_records():
     v = view()
     assert v.lines({"kind": "skip", "cell": "setup=Lu", "run": RUN_A}, 100.0) == \

@@ -82,3 +82,9 @@ def cell_skipped(cell_id: str, run_id: str, earlier: str = "finished") -> None:
 def cell_ended(cell_id: str, run_id: str, status: str, metrics: dict[str, float], error: str = "") -> None:
     emit({"kind": "end", "cell": cell_id, "run": run_id, "status": status, "metrics": metrics, "error": error},
          wait=True)
+
+
+def cell_stopped(cell_id: str, run_id: str, by: str, step: int) -> None:
+    """A cell the sweep's scheduler stopped (its trial function ends without a word)."""
+    emit({"kind": "end", "cell": cell_id, "run": run_id, "status": "STOPPED", "metrics": {}, "by": by, "step": step},
+         wait=True)

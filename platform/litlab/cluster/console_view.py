@@ -45,7 +45,7 @@ class CellState:
     cell_id: str
     steps: int
     step: int = 0
-    status: str = "pending"  # pending | running | finished | failed | skipped
+    status: str = "pending"  # pending | running | finished | failed | skipped | stopped
     started: float | None = None
     marks: list[int] = field(default_factory=list)  # progress_marks not yet passed
 
@@ -100,6 +100,10 @@ class SweepView:
 
     def _end(self, c: CellState, event: dict[str, Any], now: float) -> list[str]:
         took = duration(now - (c.started if c.started is not None else now))
+        if event["status"] == "STOPPED":  # by the sweep's scheduler (ASHA): done, with what it measured so far
+            c.status = "stopped"
+            return [f"{self.tag(c)} stopped by {event.get('by', 'the scheduler')} at step {event.get('step', '?')} "
+                    f"after {took}", self.sweep_line(now)]
         if event["status"] != "FINISHED":
             c.status = "failed"
             return [f"{self.tag(c)} FAILED after {took}: {event.get('error', '')}".rstrip(": "), self.sweep_line(now)]
@@ -113,8 +117,9 @@ class SweepView:
         return [*out, self.sweep_line(now)]
 
     def sweep_line(self, now: float) -> str:
-        count = {s: sum(c.status == s for c in self.cells) for s in ("finished", "running", "failed", "skipped")}
-        done = count["finished"] + count["skipped"]
+        count = {s: sum(c.status == s for c in self.cells)
+                 for s in ("finished", "running", "failed", "skipped", "stopped")}
+        done = count["finished"] + count["skipped"] + count["stopped"]
         line = (f"sweep: {done}/{len(self.cells)} done, {count['running']} running, {count['failed']} failed; "
                 f"{duration(now - self.began)} elapsed")
         eta = self.eta(now)
@@ -126,7 +131,7 @@ class SweepView:
         todo = [c for c in self.cells if c.status != "skipped"]
         if not todo:
             return None
-        share = sum(1.0 if c.status in ("finished", "failed") else min(c.step / max(c.steps, 1), 1.0)
+        share = sum(1.0 if c.status in ("finished", "failed", "stopped") else min(c.step / max(c.steps, 1), 1.0)
                     for c in todo) / len(todo)
         if share <= 0:
             return None

@@ -175,6 +175,21 @@ def _keep_credentials_out_of_trials() -> None:
     class_cache.ENV_VARS_TO_PROPAGATE = set(class_cache.ENV_VARS_TO_PROPAGATE) - SECRET_ENV_VARS
 
 
+class StopsToConsole(tune.Callback):
+    """Tells the sweep's console when its scheduler stops a trial: Tune ends the trial function without a word, and
+    the cell would show as running until the sweep ends."""
+
+    def __init__(self, packs: dict[str, dict[str, Any]], by: str) -> None:
+        self.packs, self.by = packs, by
+
+    def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        result = trial.last_result or {}
+        if FINISHED_KEY in result or "step" not in result:  # finished, or stopped before any evaluation
+            return
+        for cell in self.packs[trial.config["cell"]]["cells"]:
+            console.cell_stopped(cell["cell_id"], cell["run_id"], self.by, int(result["step"]))
+
+
 def _tune(packs: dict[str, dict[str, Any]], sweep: str, storage: str, parent_id: str,
           max_concurrent: int, scheduler: PerGroup | None) -> list[CellOutcome]:
     _keep_credentials_out_of_trials()
@@ -186,7 +201,8 @@ def _tune(packs: dict[str, dict[str, Any]], sweep: str, storage: str, parent_id:
         # scheduler: a stopped trial's actor must end, taking its Train run with it (litlab.cluster.progress).
         tune_config=tune.TuneConfig(max_concurrent_trials=max_concurrent, scheduler=scheduler,
                                     reuse_actors=scheduler is None),
-        run_config=tune.RunConfig(name=slug(f"{sweep}-{parent_id[:8]}"), storage_path=storage, verbose=1),
+        run_config=tune.RunConfig(name=slug(f"{sweep}-{parent_id[:8]}"), storage_path=storage, verbose=1,
+                                  callbacks=[StopsToConsole(packs, scheduler.name)] if scheduler else None),
     )
     read = _run_reader(next(iter(packs.values()))["tracking_uri"])
     return [o for r in tuner.fit() for o in _pack_outcomes(r, packs, read)]
