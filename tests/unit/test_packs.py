@@ -40,4 +40,4 @@ def test_a_pack_holds_cells_that_differ_in_the_seed_only():
 
 
 def test_pack_names_are_safe_folder_names():
-    assert pack_name("demo-towers", "setup=Lu#1") == "demo-towers-setup_Lu_1"
+    assert pack_name("demo-towers", "setup=Lu#1", "0123456789abcdef") == "demo-towers-setup_Lu_1-01234567"

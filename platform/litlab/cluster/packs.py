@@ -4,10 +4,10 @@ processes importing torch, timm, transformers, MLflow and litlab: ~6.5 CPU-s eac
 Under ``--scheduler fifo`` a pack is a replicate group (the cells of one setting that differ only in
 ``train.seed``: same workers, split, model shape and evaluations), cut in parts where the sweep has more trial slots
 than that leaves packs (``pack_keys``); under a scheduler that stops trials (ASHA) every cell is its own pack, since
-a stop ends the trial's Train run. A pack's Train run is named after the sweep and the
-pack, not after which of its cells are left, so a rerun finds the checkpoints of its unfinished cells: each cell
-keeps its own in ``<Train run>/<cell run id>/`` (``litlab.cluster.checkpoints``), trains from its own dataset
-(``train_<i>``: its own seeded file order) and is closed by rank 0 before the next one starts (``finish_cell``).
+a stop ends the trial's Train run. A pack's Train run is named after the sweep, the pack and its first cell's run,
+not after which of its cells are left, so a rerun finds the checkpoints of its unfinished cells: each cell keeps its
+own in ``<Train run>/<cell run id>/`` (``litlab.cluster.checkpoints``), trains from its own dataset (``train_<i>``:
+its own seeded file order) and is closed by rank 0 before the next one starts (``finish_cell``).
 """
 
 from __future__ import annotations
@@ -65,9 +65,10 @@ def pack_keys(cells: Sequence[Cell], max_concurrent: int, scheduled: bool) -> di
     return keys
 
 
-def pack_name(sweep: str, key: str) -> str:
-    """A pack's Train run name (its storage folder): the same for every invocation of the sweep."""
-    return slug(f"{sweep}-{key}")
+def pack_name(sweep: str, key: str, anchor: str) -> str:
+    """A pack's Train run name (its storage folder): the same for every invocation of the sweep; ``anchor``: the
+    run id of the pack's first cell in the plan, which keeps sweeps of one name in other MLflow stores apart."""
+    return slug(f"{sweep}-{key}-{anchor[:8]}")
 
 
 def checkpoint_folder(storage_root: str, pack: str, run_id: str) -> str:

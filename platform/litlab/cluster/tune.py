@@ -116,13 +116,11 @@ def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: 
     todo = [c for c in cells if c.id not in {d.cell_id for d in done}]
     for d in done:
         console.cell_skipped(d.cell_id, d.run_id, d.status.lower())
-    keys, packs = pack_keys(cells, max_concurrent, scheduler is not None), {}
-    for c in todo:  # replicate groups under fifo (litlab.cluster.packs); one cell per pack under a scheduler
-        key = keys[c.id]
-        pack = packs.setdefault(key, {"name": pack_name(sweep, key), "cells": [], "storage": storage,
-                                      "tracking_uri": tracking_uri, "invocation": parent.info.run_id})
-        pack["cells"].append(_payload(c, sweep, tracking_uri, experiment_id, parent.info.run_id, earlier.get(c.id),
-                                      storage_root=storage, pack=pack["name"]))
+    runs = {c.id: _cell_run(c, sweep, tracking_uri, experiment_id, parent.info.run_id, earlier.get(c.id))
+            for c in todo}
+    packs = _packs(cells, todo, {**{c: r["run_id"] for c, r in earlier.items()}, **runs}, sweep=sweep,
+                   uri=tracking_uri, storage=storage, invocation=parent.info.run_id,
+                   keys=pack_keys(cells, max_concurrent, scheduler is not None))
     results = done + (_tune(packs, sweep, storage, parent.info.run_id, max_concurrent, scheduler)
                       if packs else [])
     by = scheduler.name if scheduler else "scheduler"
@@ -208,19 +206,36 @@ def _tune(packs: dict[str, dict[str, Any]], sweep: str, storage: str, parent_id:
     return [o for r in tuner.fit() for o in _pack_outcomes(r, packs, read)]
 
 
-def _payload(cell: Cell, sweep: str, uri: str, experiment_id: str, parent_id: str, earlier: dict[str, Any] | None,
-             *, storage_root: str, pack: str) -> dict[str, Any]:
-    """A cell's run (created, or an unfinished one continued and claimed) with its checkpoint folder as a tag."""
-    if earlier is not None:  # unfinished: continue it (its Train run restores from its last checkpoint)
+def _cell_run(cell: Cell, sweep: str, uri: str, experiment_id: str, parent_id: str,
+              earlier: dict[str, Any] | None) -> str:
+    """The id of the cell's run: an unfinished one continued and claimed, or a new one."""
+    if earlier is not None:  # unfinished: continue it (its pack's Train run restores it from its last checkpoint)
         run_id = earlier["run_id"]
         n = claim_invocation(uri, run_id, parent_id, earlier["status"])
         console.say(f"cell {cell.id}: resuming unfinished run {run_id} ({earlier['status']}) as its invocation {n}")
-    else:
-        run_id = create_cell_run(uri, experiment_id, cell.config, cell_tags(cell.config, cell.id, cell.studies, sweep),
-                                 parent_run_id=parent_id)
-        claim_invocation(uri, run_id, parent_id, "new")
-    RunLogger(uri, run_id).set_tag(CHECKPOINTS_TAG, checkpoint_folder(storage_root, pack, run_id))
-    return {"cell_id": cell.id, "run": to_dict(cell.config), "run_id": run_id}
+        return run_id
+    run_id = create_cell_run(uri, experiment_id, cell.config, cell_tags(cell.config, cell.id, cell.studies, sweep),
+                             parent_run_id=parent_id)
+    claim_invocation(uri, run_id, parent_id, "new")
+    return run_id
+
+
+def _packs(cells: Sequence[Cell], todo: Sequence[Cell], run_of: dict[str, str], *, sweep: str, uri: str,
+           storage: str, invocation: str, keys: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """{pack key: the pack's Train run name and its cells to train}. The name carries the run id of the pack's first
+    cell in the plan (finished or not: the same in every invocation), so sweeps of one name in two MLflow stores never
+    share a Train run; each cell's run gets its checkpoint folder as the tag ``checkpoints``."""
+    anchor: dict[str, str] = {}
+    for c in cells:
+        anchor.setdefault(keys[c.id], run_of[c.id])
+    packs: dict[str, dict[str, Any]] = {}
+    for c in todo:
+        key = keys[c.id]
+        pack = packs.setdefault(key, {"name": pack_name(sweep, key, anchor[key]), "cells": [], "storage": storage,
+                                      "tracking_uri": uri, "invocation": invocation})
+        RunLogger(uri, run_of[c.id]).set_tag(CHECKPOINTS_TAG, checkpoint_folder(storage, pack["name"], run_of[c.id]))
+        pack["cells"].append({"cell_id": c.id, "run": to_dict(c.config), "run_id": run_of[c.id]})
+    return packs
 
 
 Reader = Callable[[str], tuple[str, dict[str, float]]]  # run id -> (status, its metrics)
