@@ -146,9 +146,14 @@ def _closed(run: dict[str, Any]) -> bool:
     return run["status"] == "FINISHED" or (run["status"] == "KILLED" and "stopped_by" in run["tags"])
 
 
+def _named(metrics: dict[str, Any] | None) -> dict[str, Any]:
+    """A cell's own metrics (``train/...``, ``zeroshot/...``: names with a "/"), without Tune's bookkeeping."""
+    return {k: v for k, v in (metrics or {}).items() if "/" in k}
+
+
 def _done(cell: Cell, run: dict[str, Any]) -> CellOutcome:
     status = "FINISHED" if run["status"] == "FINISHED" else "STOPPED"
-    return CellOutcome(cell.id, run["run_id"], status, {k: v for k, v in run["metrics"].items() if "/" in k})
+    return CellOutcome(cell.id, run["run_id"], status, _named(run["metrics"]))
 
 
 def mark_stopped(uri: str, outcome: CellOutcome, by: str) -> CellOutcome:
@@ -253,17 +258,15 @@ def _pack_outcomes(result: Any, packs: dict[str, dict[str, Any]], read: Reader) 
     the trial: its last report was an intermediate one; a pack of one cell)."""
     cells = packs[result.config["cell"]]["cells"]
     if result.error is None and FINISHED_KEY not in (result.metrics or {}):
-        metrics = {k: v for k, v in (result.metrics or {}).items() if "/" in k}
-        return [CellOutcome(c["cell_id"], c["run_id"], "STOPPED", {**metrics, **_step(result.metrics)})
+        return [CellOutcome(c["cell_id"], c["run_id"], "STOPPED", {**_named(result.metrics), **_step(result.metrics)})
                 for c in cells]
     error = ("" if result.error is None else
              "".join(traceback.format_exception_only(type(result.error), result.error)).strip())
     out = []
     for c in cells:
         status, metrics = read(c["run_id"])
-        metrics = {k: v for k, v in metrics.items() if "/" in k}
         ok = status == "FINISHED"
-        out.append(CellOutcome(c["cell_id"], c["run_id"], "FINISHED" if ok else "FAILED", metrics,
+        out.append(CellOutcome(c["cell_id"], c["run_id"], "FINISHED" if ok else "FAILED", _named(metrics),
                                "" if ok else error or f"run {c['run_id']} ended {status}"))
     return out
 
