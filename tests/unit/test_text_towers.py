@@ -9,7 +9,7 @@ every tower. Non-MiniLM towers are built with an odd 777-token vocabulary: any t
 
 import pytest
 import torch
-from litlab.models.text.base import last_index, last_token_pool, mean_pool
+from litlab.models.text.base import POOLERS, last_index, last_token_pool, mean_pool, trim_padding
 from litlab.models.text_towers import PRETRAINED_TEXT_TOWERS, TEXT_TOWERS, build_text_tower
 from litlab.registry import UnknownNameError
 
@@ -159,6 +159,38 @@ def test_forward_is_the_declared_pooling_of_the_token_states(arch):
         tokens = model.encode_tokens(ids, mask)  # (B, T, F)
     pool = {"last": last_token_pool, "mean": mean_pool}[model.pooling]
     torch.testing.assert_close(features(arch, ids, mask), pool(tokens, mask))
+
+
+@pytest.mark.parametrize("arch", BEHAVIOUR)
+def test_trailing_padding_is_not_encoded_and_features_and_gradients_are_as_if_it_were(arch):
+    """In float64, so that what is left is the float rounding of sums over other lengths (~1e-16): the only
+    gradients that differ by more are attention key biases, whose true gradient is 0 (softmax ignores a shift)."""
+    model = build(arch).double()
+    ids, mask = batch(arch, lengths=(5, 3, 4), width=MAX_LEN)  # 7 columns of padding in every row
+    assert trim_padding(ids, mask)[0].shape == (3, 5)
+    seen = []
+    hook = model.register_forward_pre_hook(lambda m, args: seen.append(args[0].shape[1]))
+    trimmed = model(ids, mask)  # (B, F)
+    hook.remove()
+    untrimmed = POOLERS[model.pooling](model.encode_tokens(ids, mask), mask)  # every column encoded
+    assert seen == [MAX_LEN]  # forward was given 12 columns (and encoded 5)
+    torch.testing.assert_close(trimmed, untrimmed, rtol=1e-12, atol=1e-12)
+    params = [p for p in model.parameters() if p.requires_grad]
+    got = torch.autograd.grad(trimmed.square().sum(), params, allow_unused=True)
+    want = torch.autograd.grad(untrimmed.square().sum(), params, allow_unused=True)
+    for (name, _), g, w in zip(((n, p) for n, p in model.named_parameters() if p.requires_grad), got, want,
+                               strict=True):
+        if w is None:
+            assert g is None, name
+        else:
+            torch.testing.assert_close(g, w, rtol=1e-9, atol=1e-12, msg=name)
+
+
+def test_padding_is_kept_where_a_row_is_all_padding_or_none_trails():
+    ids, mask = batch("transformer_tiny", lengths=(4, 0), width=6)
+    assert trim_padding(ids, mask)[0] is ids  # the all-pad row attends to every position: its length matters
+    ids, mask = batch("transformer_tiny", lengths=(6, 2), width=6)
+    assert trim_padding(ids, mask)[0] is ids
 
 
 def test_last_token_pooling_picks_the_last_real_position():
