@@ -4,7 +4,7 @@ Run:
     python experiments/benchmarks/sweep.py                                  # the demo's study: paper-small towers
     python experiments/benchmarks/sweep.py --cells 2 --steps 40             # a quicker look (2 cells, 40 steps)
     python experiments/benchmarks/sweep.py --cells 2 --max-concurrent 2     # start-up of one beside another's steps
-    python experiments/benchmarks/sweep.py --seeds 3                        # the demo's 21 cells: 7 packs of 3
+    python experiments/benchmarks/sweep.py --seeds 3                        # the demo: 21 cells in one pack
     python experiments/benchmarks/sweep.py --from-sweep demo-towers         # read a sweep already run (make demo)
 
 Starts a local Ray cluster (its start-up is printed apart and not counted), then runs the cells of
@@ -43,8 +43,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--preset", default="paper-small")
     p.add_argument("--study", default="towers")
     p.add_argument("--cells", type=int, default=0, help="keep the first N cells (default: all)")
-    p.add_argument("--seeds", type=int, default=1, help="replicates per cell (make demo: 3); under fifo a cell's "
-                   "replicates train in one pack, one Train run start-up for all (litlab.cluster.packs)")
+    p.add_argument("--seeds", type=int, default=1, help="replicates per cell (make demo: 3); under fifo the cells "
+                   "that can share workers train in one pack, one Train run start-up for all (litlab.cluster.packs)")
     p.add_argument("--steps", type=int, default=0, help="optim.steps of every cell (default: the study's)")
     p.add_argument("--max-concurrent", type=int, default=0, help="default: as many as the CPUs fit (design_grid)")
     p.add_argument("--set", action="append", default=[], dest="sets", metavar="KEY=VALUE")

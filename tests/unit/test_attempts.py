@@ -224,3 +224,30 @@ def test_the_audit_accepts_a_truthful_record_and_names_every_lie(store):
     c.set_tag(run_id, "attempt.3.cause", "rerun")  # a tag without its claim is not an attempt
     c.log_param(run_id, "attempt.3", "x")
     assert any("attempt 3 lacks ['start_step', 'invocation', 'started_at', 'last_step']" in p for p in audit())
+
+
+def test_a_cell_that_used_up_its_own_restarts_is_failed_and_its_pack_goes_on(store):
+    """A pack's Train run pools its cells' restart budgets; rank 0 holds each cell to train.max_failures restarts
+    in one invocation (litlab.cluster.train._to_train), counted from the run's attempt records."""
+    from litlab.cluster.attempts import begin_attempt, claim_invocation, starts_in
+    from litlab.cluster.finish import fail_cell
+    from litlab.cluster.tracking import client
+    from litlab.cluster.train import _to_train
+    from litlab.config import RunConfig, override, to_dict
+
+    uri, _, run_id = store
+    claim_invocation(uri, run_id, "sweepA", "new")
+    cell = {"tracking_uri": uri, "run_id": run_id, "cell_id": "setup=Lu", "invocation": "sweepA",
+            "run": to_dict(override(RunConfig(), "train.max_failures", 1))}
+    assert starts_in(uri, run_id, "sweepA") == 0 and _to_train(cell)  # its first start
+    begin_attempt(uri, run_id, invocation="sweepA", start_step=0, from_checkpoint=None, from_attempt=None)
+    assert _to_train(cell)  # restart 1 of 1
+    begin_attempt(uri, run_id, invocation="sweepA", start_step=10, from_checkpoint=None, from_attempt=None)
+    assert starts_in(uri, run_id, "sweepA") == 2 and starts_in(uri, run_id, "sweepB") == 0
+    assert _to_train({**cell, "run": to_dict(override(RunConfig(), "train.max_failures", -1))})  # unlimited
+    assert client(uri).get_run(run_id).info.status == "RUNNING"
+    assert not _to_train(cell)  # restart 2 of 1: closed, not trained
+    run = client(uri).get_run(run_id)
+    assert run.info.status == "FAILED" and "more than train.max_failures=1" in run.data.tags["error"]
+    assert not _to_train(cell) and not fail_cell(uri, run_id, "setup=Lu", "sweepA", "the pack failed later")
+    assert client(uri).get_run(run_id).data.tags["error"] == run.data.tags["error"]  # its first error stays

@@ -97,6 +97,12 @@ def begin_attempt(uri: str, run_id: str, *, invocation: str | None, start_step: 
     return Attempt(n, cause, start_step, str(invocation))
 
 
+def starts_in(uri: str, run_id: str, invocation: str | None) -> int:
+    """How many attempts ``invocation`` has begun in the run: the first start of its workers, then each restart."""
+    tags = client(uri).get_run(run_id).data.tags
+    return sum(v == str(invocation) for k, v in tags.items() if re.match(r"^attempt\.\d+\.invocation$", k))
+
+
 def close_attempts(uri: str, run_id: str, last_steps: dict[int, int | None], lineage: str) -> None:
     """At the finish: ``attempt.N.last_step`` for every attempt, and ``history.lineage`` (which attempts' values
     the history holds, from which step), each written only if absent (a finish cut short is completed)."""

@@ -26,6 +26,7 @@ from litlab.cluster.tracking import FINISHED, RunLogger, client
 
 # What the trial (not an attempt) logs once at the finish, as ``extra``: its wall time and its start (litlab.timeline)
 TRIAL_KEYS = ("trial/seconds", "time/trial_start")
+FAILED_IN_TAG = "failed_in"  # the sweep invocation that closed the run FAILED
 
 
 def local_tmp() -> Path:
@@ -56,6 +57,22 @@ def finish_cell(fs: pafs.FileSystem, folder: str, keep: Collection[str], *, uri:
     print(f"run {run_id}: history of {len(history.lineage)} attempt(s) published ({published} value(s)), "
           f"{len(removed)} leftover(s) removed", flush=True)
     logger.finish(FINISHED)
+    return True
+
+
+def fail_cell(uri: str, run_id: str, cell_id: str, invocation: str | None, error: str) -> bool:
+    """Close an unfinished run FAILED with ``error`` as its tag (and on the console), unless it finished, a later
+    invocation owns it, or this invocation closed it already (its first error stays: a pack that fails after rank 0
+    closed one of its cells does not retell that cell's error). Returns whether it closed the run."""
+    run = client(uri).get_run(run_id)
+    done = run.info.status == "FAILED" and run.data.tags.get(FAILED_IN_TAG) == str(invocation)
+    if run.info.status == FINISHED or done or not owns(uri, run_id, invocation):
+        return False
+    logger = RunLogger(uri, run_id)
+    logger.set_tag(FAILED_IN_TAG, str(invocation))
+    logger.set_tag("error", error[:4000])
+    logger.finish("FAILED")
+    console.cell_ended(cell_id, run_id, "FAILED", {}, error)
     return True
 
 

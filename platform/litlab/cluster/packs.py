@@ -1,13 +1,14 @@
 """Packs: the cells one Train run trains in turn, so that a sweep pays Ray Train's start-up (a controller, worker
 processes importing torch, timm, transformers, MLflow and litlab: ~6.5 CPU-s each) once per pack, not per cell.
 
-Under ``--scheduler fifo`` a pack is a replicate group (the cells of one setting that differ only in
-``train.seed``: same workers, split, model shape and evaluations), cut in parts where the sweep has more trial slots
-than that leaves packs (``pack_keys``); under a scheduler that stops trials (ASHA) every cell is its own pack, since
-a stop ends the trial's Train run. A pack's Train run is named after the sweep, the pack and its first cell's run,
-not after which of its cells are left, so a rerun finds the checkpoints of its unfinished cells: each cell keeps its
-own in ``<Train run>/<cell run id>/`` (``litlab.cluster.checkpoints``), trains from its own dataset (``train_<i>``:
-its own seeded file order) and is closed by rank 0 before the next one starts (``finish_cell``).
+Under ``--scheduler fifo`` a pack is every cell that can share a worker group: cells whose configs differ only in
+what each cell builds for itself on the workers (``PER_CELL``: its setting, seed and optimizer; not its workers,
+split, batch, tokenizer, image size or evaluation sets), in plan order, cut in parts where the sweep has more
+trial slots than that leaves packs (``pack_keys``); under a scheduler that stops trials (ASHA) every cell is its own
+pack, since a stop ends the trial's Train run. A pack's Train run is named after the sweep, the pack and its first
+cell's run, not after which of its cells are left, so a rerun finds the checkpoints of its unfinished cells: each
+cell keeps its own in ``<Train run>/<cell run id>/`` (``litlab.cluster.checkpoints``), trains from its own dataset
+(``train_<i>``: its own seeded file order) and is closed by rank 0 before the next one starts (``finish_cell``).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from litlab.cluster.session import cluster_nodes
 from litlab.cluster.skips import new_counters
 from litlab.cluster.tracking import RunLogger
 from litlab.cluster.train import train_loop_per_worker
-from litlab.config import RunConfig, override, to_dict
+from litlab.config import RunConfig, override, to_dict, to_params
 from litlab.grid import Cell
 from litlab.sizing import auto_train, describe
 
@@ -46,23 +47,38 @@ class PackCell:
     cell_id: str
 
 
+# What the cells of one pack may differ in: what each cell builds for itself on the workers (its model, from its
+# setting; its optimizer and schedule; its seed). Everything else is the pack's: one worker group (train.*), one file
+# listing and batch (data.*), one evaluation suite (eval.*, the tokenizer, the image size), one model shape.
+PER_CELL = ("setup", "optim", "train.seed")
+
+
 def pack_keys(cells: Sequence[Cell], max_concurrent: int, scheduled: bool) -> dict[str, str]:
-    """{cell id: its pack's key}. Each replicate group (in plan order) is cut into packs of at most
-    ``len(cells) // max_concurrent`` cells, so that the packs still fill every trial slot; the cut depends on the
-    plan alone, so a rerun of the same command puts each cell in the same pack (and Train run) again. With
-    ``scheduled`` every cell is its own pack."""
+    """{cell id: its pack's key}. The cells that may share a pack (equal ``shared_part``), in plan order, are cut
+    into packs of at most ``len(cells) // max_concurrent`` cells, so that the packs still fill every trial slot; the
+    cut depends on the plan alone, so a rerun of the same command puts each cell in the same pack (and Train run)
+    again. A pack that is one whole replicate group is named after it; any other after its first cell and how many
+    follow it. With ``scheduled`` every cell is its own pack."""
     if scheduled:
         return {c.id: c.id for c in cells}
     size = max(1, len(cells) // max(1, max_concurrent))
-    groups: dict[str, list[str]] = {}
+    sharing: dict[str, list[Cell]] = {}
     for c in cells:
-        groups.setdefault(c.group, []).append(c.id)
+        sharing.setdefault(repr(shared_part(c.config)), []).append(c)
+    group_size = {g: sum(c.group == g for c in cells) for g in {c.group for c in cells}}
     keys = {}
-    for group, ids in groups.items():
-        for start in range(0, len(ids), size):
-            for cell in ids[start:start + size]:
-                keys[cell] = group if size >= len(ids) else f"{group}#{start // size}"
+    for members in sharing.values():
+        for start in range(0, len(members), size):
+            part = members[start:start + size]
+            whole = len({c.group for c in part}) == 1 and len(part) == group_size[part[0].group]
+            key = part[0].group if whole else f"{part[0].id} +{len(part) - 1}"
+            keys.update({c.id: key for c in part})
     return keys
+
+
+def shared_part(cfg: RunConfig) -> dict[str, Any]:
+    """The config's flat params (``optim.lr`` form) without ``PER_CELL``: what every cell of a pack has alike."""
+    return {k: v for k, v in to_params(cfg).items() if k not in PER_CELL and k.split(".")[0] not in PER_CELL}
 
 
 def pack_name(sweep: str, key: str, anchor: str) -> str:
@@ -83,11 +99,13 @@ def slug(name: str) -> str:
 
 
 def check_pack(cfgs: Sequence[RunConfig]) -> None:
-    """A pack's cells must differ in nothing but ``train.seed`` (they share workers, split and Train run)."""
-    first = to_dict(replace(cfgs[0], train=replace(cfgs[0].train, seed=0)))
+    """A pack's cells must differ in nothing but ``PER_CELL`` (they share workers, split, evaluations, Train run)."""
+    first = shared_part(cfgs[0])
     for cfg in cfgs[1:]:
-        if to_dict(replace(cfg, train=replace(cfg.train, seed=0))) != first:
-            raise ValueError("the cells of a pack must differ only in train.seed")
+        changed = sorted(k for k, v in shared_part(cfg).items() if first.get(k) != v)
+        if changed:
+            raise ValueError(f"the cells of a pack may differ only in {', '.join(PER_CELL)}, not in "
+                             f"{', '.join(changed)}")
 
 
 def fit_pack(cells: Sequence[PackCell], *, name: str, storage_root: str, tracking_uri: str,
@@ -117,7 +135,7 @@ def fit_pack(cells: Sequence[PackCell], *, name: str, storage_root: str, trackin
         # num_to_keep spans the pack's cells: a cell's last two are kept while it trains, and a finished cell
         # needs none (its final model is in MLflow); a later cell's reports then remove an earlier one's
         run_config=ray.train.RunConfig(name=name, storage_path=storage_root,
-                                       failure_config=ray.train.FailureConfig(max_failures=cfg.train.max_failures),
+                                       failure_config=ray.train.FailureConfig(max_failures=pooled(cfg, len(cells))),
                                        checkpoint_config=ray.train.CheckpointConfig(num_to_keep=2),
                                        callbacks=[StopOnNotAFault()]),
         datasets={f"train_{i}": train_dataset(c, cache, counters[i], layout) for i, c in enumerate(cfgs)},
@@ -154,6 +172,14 @@ def deduplicated(cfg: RunConfig, tracking_uri: str, run_id: str) -> RunConfig:
     logger.log(0, {f"dedup/{k}": float(v) for k, v in counts.items()})
     logger.set_tag("data.dedup_split", split)
     return override(cfg, "data.train", split)
+
+
+def pooled(cfg: RunConfig, cells: int) -> int:
+    """The pack's restart budget for Ray Train: each cell's train.max_failures restarts plus the fault that ends it
+    (-1, unlimited, stays so). Rank 0 holds each cell to its own budget: one that used it up is closed FAILED and
+    the pack goes on with the next (litlab.cluster.train), so one faulty cell cannot spend the others' restarts."""
+    n = cfg.train.max_failures
+    return n if n < 0 else (n + 1) * cells
 
 
 def _worker_resources(cfg: RunConfig) -> dict[str, float]:

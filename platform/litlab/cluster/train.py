@@ -12,11 +12,11 @@ import torch
 
 from litlab import loop, progress
 from litlab.cluster import console
-from litlab.cluster.attempts import begin_attempt, owns
+from litlab.cluster.attempts import begin_attempt, owns, starts_in
 from litlab.cluster.checkpoint_store import sweep
 from litlab.cluster.checkpoints import Restored, cell_folder, registered_in, report_checkpoint, restore
 from litlab.cluster.data import split_path
-from litlab.cluster.finish import TRIAL_KEYS, finish_cell
+from litlab.cluster.finish import TRIAL_KEYS, fail_cell, finish_cell
 from litlab.cluster.history import AttemptLogger, History
 from litlab.cluster.not_faults import surfaced
 from litlab.cluster.progress import numeric
@@ -45,8 +45,8 @@ def _train_pack(payload: dict[str, Any]) -> None:
         progress.set_sink(console.say)  # long steps (large evaluation sets) on the sweep's console
     cells = [{**payload["common"], **cell} for cell in payload["cells"]]
     began = payload["common"]["trial_began"]  # the first cell's start-up is the trial's
-    # one suite for the pack: its cells differ only in train.seed, and a suite keeps nothing of the models it scores
-    # (its evaluation sets, decoded on first use, are what the later cells do not decode again)
+    # one suite for the pack: its cells differ only in what each builds itself (packs.PER_CELL), and a suite keeps
+    # nothing of the models it scores (its evaluation sets, decoded on first use, are what later cells reuse)
     suite = suite_for(from_dict(cells[0]["run"]), ray.train.torch.get_device())
     for i in _unfinished(cells, rank, ctx.get_world_size()):
         if rank == 0 and i:
@@ -59,12 +59,27 @@ def _train_pack(payload: dict[str, Any]) -> None:
 
 def _unfinished(cells: list[dict[str, Any]], rank: int, world: int) -> list[int]:
     """The indices of the cells to train, as rank 0 reads them from MLflow, the same on every rank."""
-    todo = [i for i, c in enumerate(cells) if not is_finished(c["tracking_uri"], c["run_id"])] if rank == 0 else []
+    todo = [i for i, c in enumerate(cells) if _to_train(c)] if rank == 0 else []
     if world > 1:
         box = [todo]
         torch.distributed.broadcast_object_list(box, src=0)
         todo = box[0]
     return todo
+
+
+def _to_train(cell: dict[str, Any]) -> bool:
+    """Rank 0: not FINISHED, and within its own fault budget. The pack's Train run may restart its workers
+    train.max_failures times per cell (packs.fit_pack), so a cell that failed more than that in this invocation is
+    closed FAILED here, and the pack goes on with the next."""
+    uri, run_id = cell["tracking_uri"], cell["run_id"]
+    if is_finished(uri, run_id):
+        return False
+    budget, restarts = from_dict(cell["run"]).train.max_failures, starts_in(uri, run_id, cell["invocation"])
+    if budget < 0 or restarts <= budget:  # this start is its restart number `restarts` (0: its first)
+        return True
+    fail_cell(uri, run_id, cell["cell_id"], cell["invocation"], f"TrainingFailedError: its workers failed "
+              f"{restarts} times in this invocation, more than train.max_failures={budget}")
+    return False
 
 
 def _finish(cell: dict[str, Any], folder: str, metrics: dict[str, Any], began: float) -> None:

@@ -1,5 +1,5 @@
 """Ray Tune: a sweep of cells; each trial is a small driver that fits one TorchTrainer (Train V2 pattern) for a
-pack of cells (``litlab.cluster.packs``: a replicate group under fifo, one cell under a scheduler).
+pack of cells (``litlab.cluster.packs``: under fifo every cell that can share its workers, one cell under a scheduler).
 
 MLflow layout: one experiment per sweep, a parent run per invocation, a child run per cell created here (so
 run ids are known before any trial starts), finished by rank 0 of the Train run that trains it, or failed by its
@@ -20,7 +20,8 @@ from ray import tune
 from ray.tune.execution import class_cache
 
 from litlab.cluster import console
-from litlab.cluster.attempts import claim_invocation, close_stale_parents, owns
+from litlab.cluster.attempts import claim_invocation, close_stale_parents
+from litlab.cluster.finish import fail_cell
 from litlab.cluster.orphans import remove_orphans
 from litlab.cluster.packs import PackCell, checkpoint_folder, fit_pack, pack_keys, pack_name, slug
 from litlab.cluster.progress import FINISHED_KEY, fit_reporting, new_progress, numeric
@@ -33,7 +34,6 @@ from litlab.cluster.tracking import (
     create_cell_run,
     ensure_experiment,
     fetch_cell_runs,
-    is_finished,
     log_sweep_plan,
 )
 from litlab.config import from_dict, to_dict
@@ -79,13 +79,7 @@ def run_trial(config: dict[str, Any], packs: dict[str, dict[str, Any]], progress
 
 def _close_failed(pack: dict[str, Any], cell: PackCell, err: Exception) -> None:
     """A cell of a failed pack: FAILED with the error, unless it finished or a later invocation owns its run."""
-    uri = pack["tracking_uri"]
-    if is_finished(uri, cell.run_id) or not owns(uri, cell.run_id, pack["invocation"]):
-        return
-    logger = RunLogger(uri, cell.run_id)
-    logger.set_tag("error", f"{type(err).__name__}: {err}"[:4000])
-    logger.finish("FAILED")
-    console.cell_ended(cell.cell_id, cell.run_id, "FAILED", {}, f"{type(err).__name__}: {err}")
+    fail_cell(pack["tracking_uri"], cell.run_id, cell.cell_id, pack["invocation"], f"{type(err).__name__}: {err}")
 
 
 def run_sweep(cells: Sequence[Cell], *, sweep: str, tracking_uri: str, storage: str,
