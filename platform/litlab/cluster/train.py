@@ -15,7 +15,7 @@ from litlab.cluster import console
 from litlab.cluster.attempts import begin_attempt, owns, starts_in
 from litlab.cluster.checkpoint_store import sweep
 from litlab.cluster.checkpoints import Restored, cell_folder, registered_in, report_checkpoint, restore
-from litlab.cluster.data import split_path
+from litlab.cluster.data import release_shard, split_path
 from litlab.cluster.finish import TRIAL_KEYS, fail_cell, finish_cell
 from litlab.cluster.history import AttemptLogger, History
 from litlab.cluster.not_faults import surfaced
@@ -112,9 +112,9 @@ def _train_worker(payload: dict[str, Any], suite: Any) -> tuple[str | None, dict
                            timeline)
     extra = {"image_from_cache": bool(cache)}
 
+    shard = ray.train.get_dataset_shard(payload["dataset"])
     batches = ShardBatches(cfg.data.batch_size, world, split, (state or {}).get("data"),
-                           files=payload.get("train_files"), seed=cfg.train.seed, rank=rank,
-                           shard=ray.train.get_dataset_shard(payload["dataset"]))
+                           files=payload.get("train_files"), seed=cfg.train.seed, rank=rank, shard=shard)
 
     def checkpoint(step: int, opt_state: dict[str, Any]) -> None:
         with timeline.pause(step):
@@ -130,7 +130,10 @@ def _train_worker(payload: dict[str, Any], suite: Any) -> tuple[str | None, dict
     )
     timeline.close(cfg.optim.steps)
     metrics = {**last, **evaluate(cfg.optim.steps), "step": cfg.optim.steps}
-    return _checkpoint(payload, model, cfg, logger, cfg.optim.steps, metrics, extra), metrics
+    folder = _checkpoint(payload, model, cfg, logger, cfg.optim.steps, metrics, extra)
+    if rank == 0:
+        release_shard(shard)  # the pack's later cells train from datasets of their own
+    return folder, metrics
 
 
 def _timeline(logger: AttemptLogger | None, split: str, start: int, stamps: dict[str, float]) -> Timeline:
