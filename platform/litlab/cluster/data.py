@@ -132,15 +132,13 @@ def train_dataset(cfg: RunConfig, image_cache: dict[str, Any] | None = None,
 
 
 def release_shard(shard: Any) -> None:
-    """A finished cell's dataset, ended now rather than when its pack's Train run ends: its split coordinator's
-    executor stopped, then the coordinator actor itself. Ray Train stops them only at the end of its run, and a
-    pack trains its cells' datasets one after the other in one run: every earlier cell's executor kept polling
-    (the demo's cells ran ~10 % slower by the fourth) and its actor held ~125 MB. Rank 0, once every worker has
-    reported the cell's final checkpoint (so none still reads it); a no-op for an iterator that has no
-    coordinator."""
+    """A finished cell's dataset, stopped now rather than when its pack's Train run ends: its split coordinator's
+    executor shut down. Ray Train does that only at the end of its run, and a pack trains its cells' datasets one
+    after the other in one run: every earlier cell's executor kept polling, and the demo's cells ran ~10 % slower
+    by the fourth. (The idle actor stays until the run ends: killing it set both workers' Ray core loops spinning.)
+    Rank 0, once every worker has reported the cell's final checkpoint; a no-op for an iterator without one."""
     coord = getattr(shard, "_coord_actor", None)  # ray.data's StreamSplitDataIterator (Ray 2.60)
     if coord is None:
         return
-    with contextlib.suppress(ray.exceptions.RayError, TimeoutError):  # killing it below stops it too
+    with contextlib.suppress(ray.exceptions.RayError, TimeoutError):  # a run that ends stops it too
         ray.get(coord.shutdown_executor.remote(), timeout=10)
-    ray.kill(coord)
