@@ -88,7 +88,7 @@ register(Bench("precompute", quick=("--steps", "5")))
 register(Bench("precompute@224", args=("--size", "224", "--steps", "10"), quick=("--size", "224", "--steps", "2"),
                of="precompute"))
 register(Bench("eval_speed", quick=("--images", "1000")))
-register(Bench("text_padding", quick=("--setups", "Lu", "--steps", "5", "--repeats", "1")))
+register(Bench("step_speed", quick=("--setups", "Lu", "--steps", "5", "--repeats", "1")))
 register(Bench("dedup_quality", quick=("--per-source", "20", "--demo-rows", "100", "--methods", "exact,phash")))
 register(Bench("gpu", gpu=True))
 NOT_BENCHMARKS = {"figures": "how benchmarks report figures", "dedup_pool": "dedup_quality.py's image pool",

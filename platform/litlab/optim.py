@@ -34,9 +34,12 @@ def adamw(groups: list[ParamGroup], cfg: Optim) -> torch.optim.Optimizer:
     """Adam with decoupled weight decay (Loshchilov & Hutter), betas (0.9, 0.999); torch's fused kernel where every
     parameter is a float tensor on CPU or CUDA (the same update, one pass over each tensor: on one CPU thread 40 ms a
     step for MiniLM's 22M parameters where the per-tensor loop that torch picks on CPU takes 190 ms)."""
-    params = [p for g in groups for p in g["params"]]
-    fused = bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
-    return torch.optim.AdamW(groups, lr=cfg.lr, fused=fused)
+    return torch.optim.AdamW(groups, lr=cfg.lr, fused=fusable([p for g in groups for p in g["params"]]))
+
+
+def fusable(params: list[torch.Tensor]) -> bool:
+    """Whether torch's fused AdamW takes these parameters: float tensors, on CPU or CUDA."""
+    return bool(params) and all(p.is_floating_point() and p.device.type in ("cpu", "cuda") for p in params)
 
 
 @OPTIMIZERS.register("adafactor")

@@ -1,17 +1,20 @@
-"""Trailing padding not encoded (``litlab.models.text.base.trim_padding``): a demo training step with and without.
+"""A demo worker's training step as litlab runs it, against each of its two step-level savings undone.
 
 Run:
-    python experiments/benchmarks/text_padding.py                  # the demo's cell: 64 px, MiniLM, 16 pairs a worker
-    python experiments/benchmarks/text_padding.py --setups Lu --repeats 5
+    python experiments/benchmarks/step_speed.py                  # the demo's cell: 64 px, MiniLM, 16 pairs a worker
+    python experiments/benchmarks/step_speed.py --setups Lu --repeats 5
 
 One worker's share of a `make demo` step (`--batch` 16 pairs of the demo shards' `train/`, `make data`, captions
 tokenized to text.max_len 16 with MiniLM's WordPiece, images at 64 px, one torch thread), trained through
-``litlab.loop.train`` for --steps steps per --setups setting, two ways side by side in one process:
-  trimmed  as litlab runs: each batch's text encoded only up to its longest caption;
-  padded   the same steps with every caption's padding to 16 tokens encoded (trim_padding replaced by the identity).
-Both see the same batches in the same order and compute the same features (tests/unit/test_text_towers.py).
-Alternated repeats (A B, B A, ...); prints per setting the median and min-max pairs/s of each side, the ratio paired
-per repeat and the mean tokens per batch. About 3 minutes on a 2-core CPU (2 settings, 3 repeats).
+``litlab.loop.train`` for --steps steps per --setups setting, three ways side by side in one process:
+  shipped  as litlab runs: each batch's text encoded only up to its longest caption (``trim_padding``), AdamW's
+           fused kernel (``litlab.optim.fusable``);
+  padded   every caption's padding to 16 tokens encoded too (trim_padding replaced by the identity);
+  unfused  AdamW's per-tensor loop, torch's default on CPU (fusable answering False).
+All see the same batches in the same order and compute the same features and updates, up to float rounding
+(tests/unit/test_text_towers.py, tests/unit/test_optim.py). Alternated repeats (A B C, C B A, ...); prints per setting
+the median and min-max pairs/s of each side, the ratios paired per repeat and the mean token columns per batch.
+About 4 minutes on a 2-core CPU (2 settings, 3 repeats).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 from figures import report
+from litlab import optim
 from litlab.config import Optim, RunConfig, apply_overrides, default_data_root
 from litlab.data.shards import iter_rows
 from litlab.data.transforms import preprocess_batch
@@ -32,7 +36,7 @@ from litlab.loop import train
 from litlab.models.build import build_model
 from litlab.models.text import base
 
-SIDES = ("trimmed", "padded")
+SIDES = ("shipped", "padded", "unfused")
 
 
 def rows(root: str, n: int) -> list[dict]:
@@ -54,22 +58,24 @@ def prepared(data: list[dict], cfg: RunConfig, batch: int) -> list[dict[str, tor
 
 
 @contextmanager
-def padded(on: bool) -> Iterator[None]:
-    """With ``on``, every padded column is encoded again (the tower's forward before trim_padding)."""
-    keep = base.trim_padding
-    if on:
+def undone(side: str) -> Iterator[None]:
+    """``padded``: every padded column encoded again; ``unfused``: AdamW's per-tensor loop; ``shipped``: neither."""
+    trim, fusable = base.trim_padding, optim.fusable
+    if side == "padded":
         base.trim_padding = lambda ids, mask: (ids, mask)
+    if side == "unfused":
+        optim.fusable = lambda params: False
     try:
         yield
     finally:
-        base.trim_padding = keep
+        base.trim_padding, optim.fusable = trim, fusable
 
 
-def timed_run(cfg: RunConfig, batches: list[dict[str, torch.Tensor]], steps: int, pad: bool) -> float:
+def timed_run(cfg: RunConfig, batches: list[dict[str, torch.Tensor]], steps: int, side: str) -> float:
     """pairs/s over ``steps`` steps after 2 warm-up steps."""
     model = build_model(cfg)
     stamps: list[float] = []
-    with padded(pad):
+    with undone(side):
         train(model, itertools.islice(itertools.cycle(batches), steps + 2), Optim(steps=steps + 2, warmup_steps=1),
               log=lambda s, m: stamps.append(time.perf_counter()), log_every=1, seed=cfg.train.seed)
     return len(batches[0]["ids"]) * steps / (stamps[-1] - stamps[1])
@@ -95,15 +101,16 @@ def main() -> None:
         speed: dict[str, list[float]] = {side: [] for side in SIDES}
         for r in range(args.repeats):
             for side in SIDES if r % 2 == 0 else SIDES[::-1]:
-                speed[side].append(timed_run(cfg, batches, args.steps, pad=side == "padded"))
+                speed[side].append(timed_run(cfg, batches, args.steps, side))
             print(f"{setup} repeat {r + 1}/{args.repeats}: "
                   + ", ".join(f"{k} {v[-1]:.1f}" for k, v in speed.items()) + " pairs/s", flush=True)
         print(f"\n{setup}: {tokens:.1f} of {cfg.text.max_len} token columns encoded per batch on average; median "
               f"[min-max] over {args.repeats} alternated repeats (ratios paired per repeat):")
         for side, pairs in speed.items():
             report(f"{setup} {side} pairs/s", pairs, fmt=".1f")
-        report(f"{setup} trimmed vs padded (faster)",
-               [t / q for t, q in zip(speed["trimmed"], speed["padded"], strict=True)], unit="x")
+        for side in SIDES[1:]:
+            report(f"{setup} shipped vs {side} (faster)",
+                   [a / b for a, b in zip(speed["shipped"], speed[side], strict=True)], unit="x")
 
 
 if __name__ == "__main__":
