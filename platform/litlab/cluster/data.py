@@ -131,16 +131,25 @@ def train_dataset(cfg: RunConfig, image_cache: dict[str, Any] | None = None,
     return ds.map_batches(decode_block, fn_kwargs=kwargs, batch_format="pyarrow", batch_size=None, num_cpus=DECODE_CPUS)
 
 
-def release_shard(shard: Any) -> None:
-    """A finished cell's dataset, ended now rather than when its pack's Train run ends: its split coordinator's
-    executor shut down, then the actor killed. Ray Train does both only at the end of its run, and a pack trains its
-    cells' datasets one after the other in one run: in the demo's 21-cell pack every earlier cell's coordinator
-    stayed, each taking ~1.3 % of a core even idle (and its executor, until stopped, more), so later cells trained
-    slower. Ray Train's own shutdown at the end of the run then logs that it could not reach them (harmless).
-    Rank 0, once every worker has reported the cell's final checkpoint; a no-op for an iterator without one."""
-    coord = getattr(shard, "_coord_actor", None)  # ray.data's StreamSplitDataIterator (Ray 2.60)
-    if coord is None:
-        return
-    with contextlib.suppress(ray.exceptions.RayError, TimeoutError):  # killing it below stops it too
-        ray.get(coord.shutdown_executor.remote(), timeout=10)
-    ray.kill(coord)
+class FinishedShards:
+    """Ends each finished cell's dataset before its pack's Train run ends (Ray Train ends them all only then).
+
+    ``release(shard)``, on rank 0 once every worker has reported the cell's final checkpoint: the dataset's split
+    coordinator stops its executor at once, and the coordinator actor of the cell before is killed. In the demo's
+    21-cell pack every kept coordinator took ~1.3 % of a core even idle (/proc, 10 s), so later cells slowed; killing
+    one at once left the Ray worker that had run its last read task spinning at ~80 % of a core (its task's owner
+    gone while it still reported); a cell later, nothing of its executor is in flight. Ray Train's own shutdown at
+    the end of the run then logs that it could not reach them (harmless). No-op for an iterator without one."""
+
+    def __init__(self) -> None:
+        self._stopped: Any = None
+
+    def release(self, shard: Any) -> None:
+        coord = getattr(shard, "_coord_actor", None)  # ray.data's StreamSplitDataIterator (Ray 2.60)
+        if coord is None:
+            return
+        with contextlib.suppress(ray.exceptions.RayError, TimeoutError):  # the end of the run stops it too
+            ray.get(coord.shutdown_executor.remote(), timeout=10)
+        if self._stopped is not None:
+            ray.kill(self._stopped)
+        self._stopped = coord

@@ -15,7 +15,7 @@ from litlab.cluster import console
 from litlab.cluster.attempts import begin_attempt, owns, starts_in
 from litlab.cluster.checkpoint_store import sweep
 from litlab.cluster.checkpoints import Restored, cell_folder, registered_in, report_checkpoint, restore
-from litlab.cluster.data import release_shard, split_path
+from litlab.cluster.data import FinishedShards, split_path
 from litlab.cluster.finish import TRIAL_KEYS, fail_cell, finish_cell
 from litlab.cluster.history import AttemptLogger, History
 from litlab.cluster.not_faults import surfaced
@@ -48,10 +48,11 @@ def _train_pack(payload: dict[str, Any]) -> None:
     # one suite for the pack: its cells differ only in what each builds itself (packs.PER_CELL), and a suite keeps
     # nothing of the models it scores (its evaluation sets, decoded on first use, are what later cells reuse)
     suite = suite_for(from_dict(cells[0]["run"]), ray.train.torch.get_device())
+    finished = FinishedShards()  # each cell's dataset ended as the pack goes on (rank 0)
     for i in _unfinished(cells, rank, ctx.get_world_size()):
         if rank == 0 and i:
             console.cell_started(cells[i]["cell_id"], cells[i]["run_id"])
-        folder, metrics = _train_worker(cells[i], suite)
+        folder, metrics = _train_worker(cells[i], suite, finished)
         if folder is not None:
             _finish(cells[i], folder, metrics, began)
         began = time.time()
@@ -91,7 +92,7 @@ def _finish(cell: dict[str, Any], folder: str, metrics: dict[str, Any], began: f
         console.cell_ended(cell["cell_id"], cell["run_id"], "FINISHED", numeric(metrics))
 
 
-def _train_worker(payload: dict[str, Any], suite: Any) -> tuple[str | None, dict[str, Any]]:
+def _train_worker(payload: dict[str, Any], suite: Any, finished: FinishedShards) -> tuple[str | None, dict[str, Any]]:
     """One cell, scored by ``suite``; returns its final checkpoint folder (rank 0 of the invocation that owns the
     run, else None) and its final metrics. The first line turns the raw dict into a RunConfig."""
     cfg, began = from_dict(payload["run"]), time.time()
@@ -132,7 +133,7 @@ def _train_worker(payload: dict[str, Any], suite: Any) -> tuple[str | None, dict
     metrics = {**last, **evaluate(cfg.optim.steps), "step": cfg.optim.steps}
     folder = _checkpoint(payload, model, cfg, logger, cfg.optim.steps, metrics, extra)
     if rank == 0:
-        release_shard(shard)  # the pack's later cells train from datasets of their own
+        finished.release(shard)  # the pack's later cells train from datasets of their own
     return folder, metrics
 
 
