@@ -177,12 +177,14 @@ def test_report_on_a_missing_sweep_is_a_clear_error(sweep, capsys):
 
 def test_evaluate_cli_scores_a_trained_checkpoint_into_mlflow(sweep, capsys):
     from litlab import evaluate
-    from litlab.cluster.tracking import client, fetch_cell_runs
+    from litlab.cluster.tracking import CHECKPOINTS_TAG, client, fetch_cell_runs
 
     _, uri, tmp = sweep
     lu = next(r for r in fetch_cell_runs(uri, "sys-smoke") if r["tags"]["cell"] == "setup=Lu")
-    ckpts = [p for p in sorted((tmp / "ray").rglob("model.pt")) if lu["run_id"][:8] in str(p)]
-    assert ckpts, sorted((tmp / "ray").rglob("model.pt"))
+    # Lu's own checkpoints: its folder in its pack's Train run (the run's tag), not every folder of that pack (the
+    # pack's name carries its first cell's run id, and Lu and uu share one pack)
+    ckpts = sorted(Path(lu["tags"][CHECKPOINTS_TAG]).rglob("model.pt"))
+    assert ckpts and all(lu["run_id"] in str(p) for p in ckpts), sorted((tmp / "ray").rglob("model.pt"))
     args = ["--checkpoint", str(ckpts[-1].parent), "--mlflow-uri", uri]
     assert evaluate.main([*args, "--evals", "zeroshot/fmnist-test"]) == 0  # a new run in 'evaluations'
     new = client(uri).search_runs([client(uri).get_experiment_by_name("evaluations").experiment_id])[0]
