@@ -5,7 +5,7 @@ Run:
     python experiments/chaos.py --rounds 8                 # seeds drawn and printed; each round a fresh tiny sweep
     python experiments/chaos.py --seed 1234 --rounds 1     # replay one round exactly (same kills, same moments)
     python experiments/chaos.py --rounds 4 --kills 3       # three kills drawn per round (a replay passes it too)
-    python experiments/chaos.py --rounds 4 --seeds 2       # two replicates per cell: kills inside packs
+    python experiments/chaos.py --rounds 4 --seeds 2       # two replicates per cell: more cells in the one pack
 
 Each round builds a 2-cell sweep (Lu, uu; 30 steps at 32 px on tiny shards) in its own MLflow store, storage, Ray
 temp dir and TMPDIR, draws 1-3 kills from its seed (a Train worker, two workers of one cell, or the driver's
@@ -226,7 +226,7 @@ def replicates(cells: tuple[str, ...], seeds: int) -> tuple[str, ...]:
 
 def run_round(seed: int, work: Path, shards: Path, cells: tuple[str, ...] = CELLS, sets: tuple[str, ...] = SETS,
               kills: list[Kill] | None = None, seeds: int = 1) -> Round:
-    """One seeded round in ``work``: the sweep (each cell at ``seeds`` replicates, which train in one pack), its
+    """One seeded round in ``work``: the sweep (each cell at ``seeds`` replicates, all of them in one pack), its
     kills and reruns, then the audit."""
     from litlab.cluster.audit import Check, audit_sweep
 
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work", default=None, help="folder for the rounds (default: a new one under /tmp)")
     p.add_argument("--shards", default=None, help="tiny shards to train on (default: built into --work)")
     p.add_argument("--kills", type=int, default=None, help="kills drawn per round (default: 1-3, from the seed)")
-    p.add_argument("--seeds", type=int, default=1, help="replicates per cell, trained as one pack (default 1)")
+    p.add_argument("--seeds", type=int, default=1, help="replicates per cell (default 1); all cells in one pack")
     args = p.parse_args(argv)
     work = Path(args.work or tempfile.mkdtemp(prefix="litlab-chaos-"))
     shards = Path(args.shards) if args.shards else build_shards(work / "shards")
