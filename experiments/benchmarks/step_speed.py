@@ -30,20 +30,13 @@ import torch
 from figures import report
 from litlab import optim
 from litlab.config import Optim, RunConfig, apply_overrides, default_data_root
-from litlab.data.shards import iter_rows
 from litlab.data.transforms import preprocess_batch
 from litlab.loop import train
 from litlab.models.build import build_model
 from litlab.models.text import base
+from precompute import rows  # the demo shards' first n training rows
 
 SIDES = ("shipped", "padded", "unfused")
-
-
-def rows(root: str, n: int) -> list[dict]:
-    out = [r for r, _ in zip(iter_rows(f"{root}/train", columns=["jpg", "txt"]), range(n), strict=False)]
-    if len(out) < n:
-        raise SystemExit(f"only {len(out)} training rows under {root}/train; run `make data` first")
-    return out
 
 
 def prepared(data: list[dict], cfg: RunConfig, batch: int) -> list[dict[str, torch.Tensor]]:

@@ -99,8 +99,9 @@ def begin_attempt(uri: str, run_id: str, *, invocation: str | None, start_step: 
 
 def starts_in(uri: str, run_id: str, invocation: str | None) -> int:
     """How many attempts ``invocation`` has begun in the run: the first start of its workers, then each restart."""
-    tags = client(uri).get_run(run_id).data.tags
-    return sum(v == str(invocation) for k, v in tags.items() if re.match(r"^attempt\.\d+\.invocation$", k))
+    run = client(uri).get_run(run_id)
+    record = attempts({"params": run.data.params, "tags": run.data.tags})
+    return sum(a.get("invocation") == str(invocation) for a in record.values())
 
 
 def close_attempts(uri: str, run_id: str, last_steps: dict[int, int | None], lineage: str) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -65,7 +66,7 @@ def pack_keys(cells: Sequence[Cell], max_concurrent: int, scheduled: bool) -> di
     sharing: dict[str, list[Cell]] = {}
     for c in cells:
         sharing.setdefault(repr(shared_part(c.config)), []).append(c)
-    group_size = {g: sum(c.group == g for c in cells) for g in {c.group for c in cells}}
+    group_size = Counter(c.group for c in cells)
     keys = {}
     for members in sharing.values():
         for start in range(0, len(members), size):
