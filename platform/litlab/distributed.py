@@ -1,4 +1,5 @@
-"""torch.distributed helpers (pure torch, no Ray): an all-gather that keeps gradients."""
+"""torch.distributed helpers (pure torch, no Ray): an all-gather that keeps gradients, and one of tensors of
+unequal lengths."""
 
 from __future__ import annotations
 
@@ -47,11 +48,17 @@ def gather_in_order(local: torch.Tensor, n: int) -> torch.Tensor:
     sizes = [len(shard_indices(n, r, size)) for r in range(size)]
     if local.shape[0] != sizes[rank]:
         raise ValueError(f"rank {rank} holds {local.shape[0]} rows; shard_indices gives it {sizes[rank]} of {n}")
+    out = torch.empty((n, *local.shape[1:]), dtype=local.dtype, device=local.device)
+    for r, part in enumerate(gather_ragged(local, sizes)):
+        out[r::size] = part
+    return out
+
+
+def gather_ragged(local: torch.Tensor, sizes: list[int]) -> list[torch.Tensor]:
+    """Every rank's ``local`` (sizes[r], ...), in rank order: each padded to the largest for one all_gather, then
+    cut back to its size. ``sizes`` must be the same list on every rank (each rank's local.shape[0])."""
     padded = torch.zeros((max(sizes), *local.shape[1:]), dtype=local.dtype, device=local.device)
     padded[:local.shape[0]] = local
-    parts = [torch.empty_like(padded) for _ in range(size)]
+    parts = [torch.empty_like(padded) for _ in sizes]
     dist.all_gather(parts, padded)
-    out = torch.empty((n, *local.shape[1:]), dtype=local.dtype, device=local.device)
-    for r, part in enumerate(parts):
-        out[r::size] = part[:sizes[r]]
-    return out
+    return [part[:k] for part, k in zip(parts, sizes, strict=True)]

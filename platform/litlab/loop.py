@@ -16,6 +16,8 @@ rows for one optimizer step. The model is a TwoTower, or one wrapped in Distribu
   trains from step s (0-based) on: its weights are bit-identical after steps 0..s-1. Its parameters then join the
   optimizer as new groups (no state before); under DDP, whose reducer only knows the parameters that were
   trainable when it wrapped the model, the loop averages their gradients over workers itself.
+- Token tables: a vocabulary table that ``litlab.row_sync.exclude_token_tables`` took out of DDP is averaged by the
+  loop over the rows some worker's batch touched, to the same values DDP would give.
 - bf16 (``optim.bf16``): the towers run under bfloat16 autocast on CUDA; the loss is computed in float32.
   Ignored, with one warning per run, on other devices.
 - Repeatability: before each step the torch RNG is seeded from (seed, rank, step), as big_vision folds the step
@@ -46,6 +48,7 @@ from litlab.losses_sigmoid import sigmoid_loss
 from litlab.models.locking import TOWERS, unlock
 from litlab.models.two_tower import TwoTower
 from litlab.optim import WarmupCosine, add_tower, build_optimizer, build_schedule
+from litlab.row_sync import average_rows, left_to_us
 
 Batch = dict[str, torch.Tensor]
 Log = Callable[[int, dict[str, float]], None]
@@ -68,6 +71,7 @@ def train(model: nn.Module, batches: Iterable[Batch], cfg: Optim, *, log: Log, l
     unlocks = unlock_plan(net, cfg)
     optimizer, schedule, unlocked = _resume(net, cfg, unlocks, start_step, state)
     loss_fn = _contrastive(model, cfg, gather, rank, world_size, device)
+    by_rows = left_to_us(model)  # token tables DDP was told to leave alone (litlab.row_sync)
     model.train()
     last: dict[str, float] = {}
     tic, pairs, done = time.perf_counter(), 0, start_step
@@ -77,6 +81,7 @@ def train(model: nn.Module, batches: Iterable[Batch], cfg: Optim, *, log: Log, l
         optimizer.zero_grad(set_to_none=True)
         loss, logit_scale = accumulate(model, batch, cfg.accum_steps, loss_fn)
         _average_unlocked_gradients(model, unlocked, world_size)
+        average_rows(by_rows, world_size)
         grad_norm = torch.nn.utils.clip_grad_norm_(_params(optimizer), cfg.clip_norm)
         optimizer.step()
         schedule.step()

@@ -12,6 +12,7 @@ import torch
 from litlab.models.text.base import POOLERS, last_index, last_token_pool, mean_pool, trim_padding
 from litlab.models.text_towers import PRETRAINED_TEXT_TOWERS, TEXT_TOWERS, build_text_tower
 from litlab.registry import UnknownNameError
+from litlab.row_sync import average_rows, exclude_token_tables
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -225,3 +226,20 @@ def test_unknown_name_lists_the_valid_names_pretrained_first():
     message = str(err.value)
     assert f"valid: {PRETRAINED_TEXT_TOWERS[0]}" in message and all(name in message for name in ALL)
     assert "did you mean" in message
+
+
+@pytest.mark.parametrize("arch", BEHAVIOUR)
+def test_the_vocabulary_gradient_stays_in_the_rows_looked_up(arch):
+    """litlab.row_sync averages a vocabulary table by the ids its forward looked up: every tower family must read
+    its table only through nn.Embedding's forward (and hold it in no other module)."""
+    model = build(arch).train()
+    names = exclude_token_tables(model, min_rows=vocab_of(arch))
+    assert len(names) == 1  # the vocabulary; position and segment tables are shorter
+    ids, mask = batch(arch)
+    model(ids, mask).square().sum().backward()
+    weight = model.get_parameter(names[0])
+    record = next(m.looked_up for m in model.modules() if hasattr(m, "looked_up"))
+    looked_up = torch.cat(record.ids).unique()
+    average_rows([(weight, record)], 1)  # world 1: only the first-step check that no other row has a gradient
+    touched = weight.grad.ne(0).any(1).nonzero().flatten()
+    assert set(touched.tolist()) <= set(looked_up.tolist()) and len(touched) > 0

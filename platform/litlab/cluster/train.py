@@ -27,6 +27,7 @@ from litlab.config import RunConfig, from_dict
 from litlab.distributed import all_gather_with_grad
 from litlab.evaluators.suite import suite_for
 from litlab.models.build import build_model
+from litlab.row_sync import exclude_token_tables
 from litlab.timeline import Timeline
 
 
@@ -104,6 +105,8 @@ def _train_worker(payload: dict[str, Any], suite: Any, finished: FinishedShards)
     built = time.time()
     restored = restore(model, payload["sub"])  # step 0 unless Ray Train restarted us or the sweep was rerun
     start, state = restored.step, restored.state
+    if world > 1:
+        exclude_token_tables(model)  # averaged by the rows looked up, not by DDP (litlab.row_sync)
     ddp = ray.train.torch.prepare_model(model)
     device = ray.train.torch.get_device()
     logger = _logger(payload, rank, restored)
