@@ -89,11 +89,13 @@ register(Bench("precompute@224", args=("--size", "224", "--steps", "10"), quick=
                of="precompute"))
 register(Bench("eval_speed", quick=("--images", "1000")))
 register(Bench("step_speed", quick=("--setups", "Lu", "--steps", "5", "--repeats", "1")))
+register(Bench("row_sync", quick=("--setups", "LU", "--steps", "5", "--repeats", "1")))
 register(Bench("dedup_quality", quick=("--per-source", "20", "--demo-rows", "100", "--methods", "exact,phash")))
 register(Bench("gpu", gpu=True))
 NOT_BENCHMARKS = {"figures": "how benchmarks report figures", "dedup_pool": "dedup_quality.py's image pool",
                   "cpu_share": "CPU seconds per process role, for ray_overhead.py",
-                  "procs": "this machine's processes from /proc, for the benchmarks and chaos.py"}
+                  "procs": "this machine's processes from /proc, for the benchmarks and chaos.py",
+                  "ranks": "gloo process groups without Ray, for the benchmarks that time a step across workers"}
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ A benchmark calls ``report(name, values, goal=..., unit=...)`` once per headline
 measured (one per alternated repeat): it prints the median, the min-max and how many values are behind them, then
 one machine-readable line (``MARK`` + json) that the bench runner collects. ``parse`` reads those lines back from a
 run's output; ``summarise`` turns a figure's values over several runs into median and min-max; ``met`` says whether
-a median meets a goal written as ``">= 1.0"`` or ``"<= 1.2"``.
+a median meets a goal written as ``">= 1.0"`` or ``"<= 1.2"``. ``alternate`` runs the sides of a side-by-side
+comparison in alternated order (A B, B A, ...), so that the machine's drift falls on every side alike, and ``paired``
+gives the ratios of two sides repeat by repeat.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import math
 import operator
 import re
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 MARK = "@figure "
 GOAL = re.compile(r"^\s*(>=|<=)\s*([-+]?[0-9.]+(?:e[-+]?\d+)?)\s*$")
 OPS = {">=": operator.ge, "<=": operator.le}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,24 @@ def report(name: str, values: Sequence[float], *, goal: str = "", unit: str = ""
     print(f"{name}: {spread(fig.values, fmt, unit)}{f' (goal {goal}{unit})' if goal else ''}", flush=True)
     print(MARK + json.dumps({"name": name, "values": list(fig.values), "goal": goal, "unit": unit}), flush=True)
     return fig
+
+
+def alternate(sides: Sequence[str], repeats: int, run: Callable[[str], T], label: str,
+              shown: Callable[[T], float] = float, unit: str = " pairs/s") -> dict[str, list[T]]:
+    """Each side's ``run(side)`` results over ``repeats`` rounds, the order reversed every other round; prints a line
+    per round (``label``, then each side's latest ``shown(result)`` with ``unit``)."""
+    got: dict[str, list[T]] = {side: [] for side in sides}
+    for r in range(repeats):
+        for side in sides if r % 2 == 0 else sides[::-1]:
+            got[side].append(run(side))
+        print(f"{label} repeat {r + 1}/{repeats}: "
+              + ", ".join(f"{k} {shown(v[-1]):.1f}" for k, v in got.items()) + unit, flush=True)
+    return got
+
+
+def paired(a: Sequence[float], b: Sequence[float]) -> list[float]:
+    """a[i] / b[i] for each repeat i: the ratio of two sides measured in the same round."""
+    return [x / y for x, y in zip(a, b, strict=True)]
 
 
 def parse(output: str) -> list[Figure]:

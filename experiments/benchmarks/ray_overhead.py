@@ -11,7 +11,8 @@ from the demo shards, `make data`) with `litlab.loop.train`, using the whole mac
              Ray Data; torch on every CPU, as the plain loop), Ray Data decoding alongside, rank 0 logging to MLflow;
              the cluster is shut down after;
   plain DDP  2 processes (gloo, spawned) with 1 torch thread each: each reads the shards and decodes its half of
-             every 64-row batch inline; DistributedDataParallel, the global contrastive loss, as Ray's workers do;
+             every 64-row batch inline; DistributedDataParallel with the token table averaged by the rows looked up
+             (litlab.row_sync), the global contrastive loss, as Ray's workers do;
   ray 2      `fit_cell` with 2 workers (0.5 CPU and 1 thread each on 2 CPUs, as a sweep sizes them; as the DDP
              processes' threads).
 pairs/s of a side: rank 0's logged steps after the first logging interval (start-up, warm-up), from the times the
@@ -29,14 +30,12 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import socket
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 from cpu_share import CpuShare
 from figures import report
 from litlab.config import RunConfig, apply_overrides, default_data_root
@@ -45,7 +44,9 @@ from litlab.data.transforms import preprocess_batch
 from litlab.distributed import all_gather_with_grad
 from litlab.loop import train
 from litlab.models.build import build_model
+from litlab.row_sync import exclude_token_tables
 from litlab.sizing import DATA_CPUS
+from ranks import join, run_ranks
 from torch.nn.parallel import DistributedDataParallel
 
 
@@ -82,10 +83,11 @@ def plain(cfg: RunConfig) -> Rates:
     return rate(cfg, stamps)
 
 
-def _ddp_rank(rank: int, world: int, port: int, cfg: RunConfig, out: dict) -> None:
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
-    model = DistributedDataParallel(build_model(cfg))
+def _ddp_rank(rank: int, world: int, port: int, out: dict, cfg: RunConfig) -> None:
+    join(rank, world, port)
+    model = build_model(cfg)
+    exclude_token_tables(model)  # as Ray's workers do (litlab.row_sync)
+    model = DistributedDataParallel(model)
     stamps: list[tuple[int, float]] = []
     train(model, plain_batches(cfg, rank, world), cfg.optim, log=lambda s, m: stamps.append((s, time.perf_counter())),
           log_every=cfg.train.log_every, gather=all_gather_with_grad, rank=rank, world_size=world,
@@ -96,12 +98,7 @@ def _ddp_rank(rank: int, world: int, port: int, cfg: RunConfig, out: dict) -> No
 
 
 def plain_ddp(cfg: RunConfig, world: int = 2) -> Rates:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    out = mp.Manager().dict()
-    mp.start_processes(_ddp_rank, args=(world, port, cfg, out), nprocs=world, join=True, start_method="spawn")
-    return out["rate"]
+    return run_ranks(_ddp_rank, world, cfg, start_method="spawn")["rate"]
 
 
 def ray_run(cfg: RunConfig, folder: str) -> tuple[Rates, float]:

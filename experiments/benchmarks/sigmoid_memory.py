@@ -23,19 +23,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
-import socket
 import statistics
 import time
 from collections.abc import Callable
 
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 import torch.nn.functional as F
 from figures import report
 from litlab.distributed import all_gather_with_grad
 from litlab.losses_sigmoid import sigmoid_loss
+from ranks import join, run_ranks
 from torch.multiprocessing.reductions import StorageWeakRef
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
@@ -88,10 +86,8 @@ def step(loss_fn: Callable[..., torch.Tensor], data: Inputs,
     return (loss.detach(), *(x.grad for x in inputs))
 
 
-def _worker(rank: int, world: int, port: int, rows: int, dim: int, repeats: int, out) -> None:
-    torch.set_num_threads(1)  # first, in a forked child
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    dist.init_process_group("gloo", rank=rank, world_size=world)
+def _worker(rank: int, world: int, port: int, out, rows: int, dim: int, repeats: int) -> None:
+    join(rank, world, port)
     g = torch.Generator().manual_seed(rank)
     data = (F.normalize(torch.randn(rows, dim, generator=g), dim=-1), F.normalize(torch.randn(rows, dim, generator=g),
             dim=-1), torch.tensor(10.0), torch.tensor(-10.0))
@@ -114,13 +110,7 @@ def _worker(rank: int, world: int, port: int, rows: int, dim: int, repeats: int,
 
 
 def measure(world: int, rows: int, dim: int, repeats: int) -> tuple[dict[str, int], dict[str, list[float]], float]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    out = mp.Manager().dict()
-    mp.start_processes(_worker, args=(world, port, rows, dim, repeats, out), nprocs=world, join=True,
-                       start_method="fork")
-    return out["result"]
+    return run_ranks(_worker, world, rows, dim, repeats)["result"]
 
 
 def main() -> None:

@@ -24,10 +24,11 @@ import itertools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 
 import numpy as np
 import torch
-from figures import report
+from figures import alternate, paired, report
 from litlab import optim
 from litlab.config import Optim, RunConfig, apply_overrides, default_data_root
 from litlab.data.transforms import preprocess_batch
@@ -37,6 +38,12 @@ from litlab.models.text import base
 from precompute import rows  # the demo shards' first n training rows
 
 SIDES = ("shipped", "padded", "unfused")
+
+
+def demo_config(setup: str, text_arch: str = "minilm_l6", size: int = 64) -> RunConfig:
+    """A demo cell's towers: ``setup``, efficientnet-lite0 at ``size`` px, ``text_arch`` with MiniLM's WordPiece."""
+    return apply_overrides(RunConfig(), {"setup": setup, "text.arch": text_arch, "text.tokenizer": "wordpiece_minilm",
+                                         "image.size": size})
 
 
 def prepared(data: list[dict], cfg: RunConfig, batch: int) -> list[dict[str, torch.Tensor]]:
@@ -87,23 +94,16 @@ def main() -> None:
     torch.set_num_threads(1)  # a demo worker's torch threads (train.torch_threads)
     data = rows(args.root, 20 * args.batch)
     for setup in args.setups.split(","):
-        cfg = apply_overrides(RunConfig(), {"setup": setup, "text.arch": args.text_arch,
-                                            "text.tokenizer": "wordpiece_minilm", "image.size": args.size})
+        cfg = demo_config(setup, args.text_arch, args.size)
         batches = prepared(data, cfg, args.batch)
         tokens = np.mean([int(b["mask"].any(0).nonzero().max()) + 1 for b in batches])
-        speed: dict[str, list[float]] = {side: [] for side in SIDES}
-        for r in range(args.repeats):
-            for side in SIDES if r % 2 == 0 else SIDES[::-1]:
-                speed[side].append(timed_run(cfg, batches, args.steps, side))
-            print(f"{setup} repeat {r + 1}/{args.repeats}: "
-                  + ", ".join(f"{k} {v[-1]:.1f}" for k, v in speed.items()) + " pairs/s", flush=True)
+        speed = alternate(SIDES, args.repeats, partial(timed_run, cfg, batches, args.steps), setup)
         print(f"\n{setup}: {tokens:.1f} of {cfg.text.max_len} token columns encoded per batch on average; median "
               f"[min-max] over {args.repeats} alternated repeats (ratios paired per repeat):")
         for side, pairs in speed.items():
             report(f"{setup} {side} pairs/s", pairs, fmt=".1f")
         for side in SIDES[1:]:
-            report(f"{setup} shipped vs {side} (faster)",
-                   [a / b for a, b in zip(speed["shipped"], speed[side], strict=True)], unit="x")
+            report(f"{setup} shipped vs {side} (faster)", paired(speed["shipped"], speed[side]), unit="x")
 
 
 if __name__ == "__main__":

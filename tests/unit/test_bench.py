@@ -12,7 +12,7 @@ from pathlib import Path
 import bench
 import bench_machine
 import pytest
-from benchmarks.figures import MARK, Figure, check_goal, met, parse, report, spread, summarise
+from benchmarks.figures import MARK, Figure, alternate, check_goal, met, paired, parse, report, spread, summarise
 
 
 def test_report_prints_spread_and_a_line_parse_reads_back(capsys):
@@ -37,6 +37,21 @@ def test_parse_names_a_malformed_line():
 
 def test_spread_of_one_value_says_so():
     assert spread([2.0]) == "2.00 (1 value)"
+
+
+def test_alternate_reverses_the_order_every_other_round_and_prints_each_round(capsys):
+    calls: list[str] = []
+    got = alternate(("a", "b", "c"), 3, lambda side: calls.append(side) or len(calls), "Lu", shown=lambda x: 10 * x)
+    assert calls == ["a", "b", "c", "c", "b", "a", "a", "b", "c"]
+    assert got == {"a": [1, 6, 7], "b": [2, 5, 8], "c": [3, 4, 9]}
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "Lu repeat 2/3: a 60.0, b 50.0, c 40.0 pairs/s"
+
+
+def test_paired_divides_round_by_round_and_refuses_unequal_rounds():
+    assert paired([2.0, 3.0], [1.0, 4.0]) == [2.0, 0.75]
+    with pytest.raises(ValueError):
+        paired([1.0], [1.0, 2.0])
 
 
 def test_summarise_takes_the_median_of_run_medians_and_their_range():
