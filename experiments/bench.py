@@ -89,6 +89,7 @@ register(Bench("precompute@224", args=("--size", "224", "--steps", "10"), quick=
                of="precompute"))
 register(Bench("eval_speed", quick=("--images", "1000")))
 register(Bench("step_speed", quick=("--setups", "Lu", "--steps", "5", "--repeats", "1")))
+register(Bench("allocator", quick=("--setups", "Lu", "--steps", "5", "--repeats", "1")))
 register(Bench("row_sync", quick=("--setups", "LU", "--steps", "5", "--repeats", "1")))
 register(Bench("dedup_quality", quick=("--per-source", "20", "--demo-rows", "100", "--methods", "exact,phash")))
 register(Bench("gpu", gpu=True))

@@ -8,14 +8,20 @@ import ray
 
 from litlab.sizing import Node
 
+# glibc's malloc, read when a process starts: by default every allocation above 128 KiB-32 MiB is its own mmap,
+# returned to the kernel when freed, so each training step faults in (and the kernel zeroes) its activations and
+# gradients afresh. Served from the heap and kept, a demo worker's step ran 9-12 % faster with a third of the system
+# CPU and an eighth of the page faults (experiments/benchmarks/allocator.py). A worker's memory then stays at its peak.
+GLIBC_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 32)}
 # Env vars forwarded to every Ray worker (driver env does not reach workers of a `ray start` cluster).
 FORWARDED = ("LITLAB_DATA_ROOT", "HF_HUB_OFFLINE", "MLFLOW_DISABLE_TELEMETRY", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S",
-             "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION")
+             "RAY_TRAIN_ENABLE_PREEMPTION_WATCHER", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION",
+             *GLIBC_MALLOC)
 # RAY_TRAIN_ENABLE_PRINT_PATCH=0: Train V2 sends a worker's print() both to the worker's stdout and through a
 # logger to its stderr, so each line reached the driver twice.
 DEFAULTS = {"HF_HUB_OFFLINE": "1", "MLFLOW_DISABLE_TELEMETRY": "true", "OMP_NUM_THREADS": "1",
             "TOKENIZERS_PARALLELISM": "false", "RAY_TRAIN_HEALTH_CHECK_INTERVAL_S": "0.5",
-            "RAY_TRAIN_ENABLE_PRINT_PATCH": "0"}
+            "RAY_TRAIN_ENABLE_PRINT_PATCH": "0", **GLIBC_MALLOC}
 # On a local cluster started here no node can be preempted: Ray Train's preemption watcher (an actor per Train run
 # polling the GCS) only costs a process per trial
 LOCAL_DEFAULTS = {"RAY_TRAIN_ENABLE_PREEMPTION_WATCHER": "0"}
