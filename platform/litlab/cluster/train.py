@@ -50,10 +50,10 @@ def _train_pack(payload: dict[str, Any]) -> None:
     # nothing of the models it scores (its evaluation sets, decoded on first use, are what later cells reuse)
     suite = suite_for(from_dict(cells[0]["run"]), ray.train.torch.get_device())
     finished = FinishedShards()  # each cell's dataset ended as the pack goes on (rank 0)
-    for i in _unfinished(cells, rank, ctx.get_world_size()):
+    for i, ahead in _with_next(cells, _unfinished(cells, rank, ctx.get_world_size())):
         if rank == 0 and i:
             console.cell_started(cells[i]["cell_id"], cells[i]["run_id"])
-        folder, metrics = _train_worker(cells[i], suite, finished)
+        folder, metrics = _train_worker(cells[i], suite, finished, ahead)
         if folder is not None:
             _finish(cells[i], folder, metrics, began)
         began = time.time()
@@ -67,6 +67,11 @@ def _unfinished(cells: list[dict[str, Any]], rank: int, world: int) -> list[int]
         torch.distributed.broadcast_object_list(box, src=0)
         todo = box[0]
     return todo
+
+
+def _with_next(cells: list[dict[str, Any]], todo: list[int]) -> list[tuple[int, str | None]]:
+    """(index, the dataset of the cell trained after it, or None for the last) for each cell of ``todo``."""
+    return [(i, cells[todo[k + 1]]["dataset"] if k + 1 < len(todo) else None) for k, i in enumerate(todo)]
 
 
 def _to_train(cell: dict[str, Any]) -> bool:
@@ -93,9 +98,11 @@ def _finish(cell: dict[str, Any], folder: str, metrics: dict[str, Any], began: f
         console.cell_ended(cell["cell_id"], cell["run_id"], "FINISHED", numeric(metrics))
 
 
-def _train_worker(payload: dict[str, Any], suite: Any, finished: FinishedShards) -> tuple[str | None, dict[str, Any]]:
+def _train_worker(payload: dict[str, Any], suite: Any, finished: FinishedShards,
+                  ahead: str | None = None) -> tuple[str | None, dict[str, Any]]:
     """One cell, scored by ``suite``; returns its final checkpoint folder (rank 0 of the invocation that owns the
-    run, else None) and its final metrics. The first line turns the raw dict into a RunConfig."""
+    run, else None) and its final metrics. The first line turns the raw dict into a RunConfig. ``ahead``: the
+    dataset of the pack's next cell, whose split coordinator rank 0 has Ray start while this cell trains."""
     cfg, began = from_dict(payload["run"]), time.time()
     torch.set_num_threads(cfg.train.torch_threads)
     ctx = ray.train.get_context()
@@ -117,6 +124,10 @@ def _train_worker(payload: dict[str, Any], suite: Any, finished: FinishedShards)
     extra = {"image_from_cache": bool(cache)}
 
     shard = ray.train.get_dataset_shard(payload["dataset"])
+    if rank == 0 and ahead is not None:
+        # rank 0 makes a dataset's split coordinator (an actor, a process of its own: ~1.5 s to start on 2 cores);
+        # the other ranks' get_dataset_shard waits for it. Made now, it is up when the next cell asks.
+        ray.train.get_dataset_shard(ahead)
     batches = ShardBatches(cfg.data.batch_size, world, split, (state or {}).get("data"),
                            files=payload.get("train_files"), seed=cfg.train.seed, rank=rank, shard=shard)
 
