@@ -36,6 +36,10 @@ from litlab.config import FIGURE3_SETTINGS, ConfigError, RunConfig, apply_overri
 from litlab.grid import Cell, Study, expand, select, set_conflicts
 from litlab.sizing import Node, describe, sized_sweep
 
+# imported now, not where it is used: a job's working directory (where experiments/ lies) may be deleted by Ray's
+# runtime-env agents while the job runs (see run()); a later import then fails with "No module named 'sweep_report'"
+from sweep_report import publish
+
 REPO = Path(__file__).resolve().parent.parent
 
 BASE = RunConfig()
@@ -250,7 +254,6 @@ def run(args: argparse.Namespace, cells: list[Cell], concurrent: int, uri: str, 
     from litlab.cluster.sweep_console import SweepConsole, log_path
     from litlab.cluster.tune import run_sweep
     from litlab.data.coverage import sweep_coverage
-    from sweep_report import publish
 
     sweep = args.sweep or args.preset
     coverage = sweep_coverage(c.config for c in cells)  # what tuning and evaluation share, on the parent run
