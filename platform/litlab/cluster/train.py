@@ -108,13 +108,8 @@ def _train_worker(payload: dict[str, Any], suite: Any, finished: FinishedShards,
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     cache = payload.get("image_cache")
-    model = build_model(cfg, image_features=cache["dim"] if cache else None)
-    built = time.time()
-    restored = restore(model, payload["sub"])  # step 0 unless Ray Train restarted us or the sweep was rerun
+    model, ddp, restored, built = _model(payload, cfg, world)
     start, state = restored.step, restored.state
-    if world > 1:
-        exclude_token_tables(model)  # averaged by the rows looked up, not by DDP (litlab.row_sync)
-    ddp = ray.train.torch.prepare_model(model)
     device = ray.train.torch.get_device()
     logger = _logger(payload, rank, restored)
     split = split_path(cfg.data.root, cfg.data.train)
@@ -123,11 +118,7 @@ def _train_worker(payload: dict[str, Any], suite: Any, finished: FinishedShards,
                            timeline)
     extra = {"image_from_cache": bool(cache)}
 
-    shard = ray.train.get_dataset_shard(payload["dataset"])
-    if rank == 0 and ahead is not None:
-        # rank 0 makes a dataset's split coordinator (an actor, a process of its own: ~1.5 s to start on 2 cores);
-        # the other ranks' get_dataset_shard waits for it. Made now, it is up when the next cell asks.
-        ray.train.get_dataset_shard(ahead)
+    shard = _shard(payload["dataset"], ahead if rank == 0 else None)
     batches = ShardBatches(cfg.data.batch_size, world, split, (state or {}).get("data"),
                            files=payload.get("train_files"), seed=cfg.train.seed, rank=rank, shard=shard)
 
@@ -149,6 +140,28 @@ def _train_worker(payload: dict[str, Any], suite: Any, finished: FinishedShards,
     if rank == 0:
         finished.release(shard)  # the pack's later cells train from datasets of their own
     return folder, metrics
+
+
+def _model(payload: dict[str, Any], cfg: RunConfig, world: int) -> tuple[torch.nn.Module, Any, Restored, float]:
+    """The cell's model, restored from its latest checkpoint (step 0 unless Ray Train restarted us or the sweep
+    was rerun) and wrapped for DDP; returns (model, wrapped, what restore found, the time the model was built)."""
+    cache = payload.get("image_cache")
+    model = build_model(cfg, image_features=cache["dim"] if cache else None)
+    built = time.time()
+    restored = restore(model, payload["sub"])
+    if world > 1:
+        exclude_token_tables(model)  # averaged by the rows looked up, not by DDP (litlab.row_sync)
+    return model, ray.train.torch.prepare_model(model), restored, built
+
+
+def _shard(dataset: str, ahead: str | None) -> Any:
+    """This worker's shard of ``dataset``; with ``ahead`` (rank 0, a pack's next cell's dataset) that one is asked
+    for too: rank 0 makes a dataset's split coordinator (an actor, a process of its own: ~1.5 s to start on 2
+    cores) and the other ranks' get_dataset_shard waits for it, so made now, it is up when the next cell asks."""
+    shard = ray.train.get_dataset_shard(dataset)
+    if ahead is not None:
+        ray.train.get_dataset_shard(ahead)
+    return shard
 
 
 def _timeline(logger: AttemptLogger | None, split: str, start: int, stamps: dict[str, float]) -> Timeline:
