@@ -96,7 +96,8 @@ register(Bench("gpu", gpu=True))
 NOT_BENCHMARKS = {"figures": "how benchmarks report figures", "dedup_pool": "dedup_quality.py's image pool",
                   "cpu_share": "CPU seconds per process role, for ray_overhead.py",
                   "procs": "this machine's processes from /proc, for the benchmarks and chaos.py",
-                  "ranks": "gloo process groups without Ray, for the benchmarks that time a step across workers"}
+                  "ranks": "gloo process groups without Ray, for the benchmarks that time a step across workers",
+                  "timed_steps": "a step's pairs/s through litlab.loop.train, for the benchmarks that time steps"}
 
 
 @dataclass(frozen=True)

@@ -26,11 +26,11 @@ from collections.abc import Iterator
 import numpy as np
 import torch
 from figures import report
-from litlab.config import Optim, RunConfig, apply_overrides, default_data_root
+from litlab.config import RunConfig, apply_overrides, default_data_root
 from litlab.data.shards import iter_rows
 from litlab.data.transforms import preprocess_batch, tokenize_batch
-from litlab.loop import train
 from litlab.models.build import build_model
+from timed_steps import pairs_per_second
 
 KINDS = ("tower", "cache", "text")
 
@@ -63,11 +63,7 @@ def batches(kind: str, data: list[dict], feats: np.ndarray, cfg: RunConfig, batc
 def timed_run(kind: str, data: list[dict], feats: np.ndarray, cfg: RunConfig, args: argparse.Namespace) -> float:
     """pairs/s over --steps steps after 2 warm-up steps."""
     model = build_model(cfg, image_features=None if kind == "tower" else feats.shape[1])
-    optim = Optim(steps=args.steps + 2, warmup_steps=1)
-    stamps: list[float] = []
-    train(model, batches(kind, data, feats, cfg, args.batch), optim,
-          log=lambda s, m: stamps.append(time.perf_counter()), log_every=1)
-    return args.batch * args.steps / (stamps[-1] - stamps[1])
+    return pairs_per_second(model, batches(kind, data, feats, cfg, args.batch), args.steps, args.batch)
 
 
 def main() -> None:

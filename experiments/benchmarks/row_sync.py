@@ -18,19 +18,18 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import time
 from functools import partial
 
 import torch.distributed as dist
 from figures import alternate, paired, report
-from litlab.config import Optim, RunConfig, default_data_root
+from litlab.config import RunConfig, default_data_root
 from litlab.distributed import all_gather_with_grad
-from litlab.loop import train
 from litlab.models.build import build_model
 from litlab.row_sync import exclude_token_tables
 from precompute import rows
 from ranks import join, run_ranks
 from step_speed import demo_config, prepared
+from timed_steps import WARM_UP, pairs_per_second
 from torch.nn.parallel import DistributedDataParallel
 
 SIDES = ("rows", "whole")
@@ -42,13 +41,12 @@ def worker(rank: int, world: int, port: int, out, cfg: RunConfig, batches: list,
     model = build_model(cfg)
     if side == "rows":
         exclude_token_tables(model)
-    stamps: list[float] = []
     mine = batches[rank::world]
-    train(DistributedDataParallel(model), itertools.islice(itertools.cycle(mine), steps + 2),
-          Optim(steps=steps + 2, warmup_steps=1), log=lambda s, m: stamps.append(time.perf_counter()), log_every=1,
-          gather=all_gather_with_grad, rank=rank, world_size=world, seed=cfg.train.seed)
+    speed = pairs_per_second(DistributedDataParallel(model), itertools.islice(itertools.cycle(mine), steps + WARM_UP),
+                             steps, len(mine[0]["ids"]) * world, gather=all_gather_with_grad, rank=rank,
+                             world_size=world, seed=cfg.train.seed)
     if rank == 0:
-        out["pairs_s"] = len(mine[0]["ids"]) * world * steps / (stamps[-1] - stamps[1])
+        out["pairs_s"] = speed
     dist.destroy_process_group()
 
 

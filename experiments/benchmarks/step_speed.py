@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -30,12 +29,12 @@ import numpy as np
 import torch
 from figures import alternate, paired, report
 from litlab import optim
-from litlab.config import Optim, RunConfig, apply_overrides, default_data_root
+from litlab.config import RunConfig, apply_overrides, default_data_root
 from litlab.data.transforms import preprocess_batch
-from litlab.loop import train
 from litlab.models.build import build_model
 from litlab.models.text import base
 from precompute import rows  # the demo shards' first n training rows
+from timed_steps import WARM_UP, pairs_per_second
 
 SIDES = ("shipped", "padded", "unfused")
 
@@ -74,11 +73,9 @@ def undone(side: str) -> Iterator[None]:
 def timed_run(cfg: RunConfig, batches: list[dict[str, torch.Tensor]], steps: int, side: str) -> float:
     """pairs/s over ``steps`` steps after 2 warm-up steps."""
     model = build_model(cfg)
-    stamps: list[float] = []
     with undone(side):
-        train(model, itertools.islice(itertools.cycle(batches), steps + 2), Optim(steps=steps + 2, warmup_steps=1),
-              log=lambda s, m: stamps.append(time.perf_counter()), log_every=1, seed=cfg.train.seed)
-    return len(batches[0]["ids"]) * steps / (stamps[-1] - stamps[1])
+        return pairs_per_second(model, itertools.islice(itertools.cycle(batches), steps + WARM_UP), steps,
+                                len(batches[0]["ids"]), seed=cfg.train.seed)
 
 
 def main() -> None:
