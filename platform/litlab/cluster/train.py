@@ -108,7 +108,7 @@ def _train_worker(payload: dict[str, Any], suite: Any, finished: FinishedShards,
     ctx = ray.train.get_context()
     rank, world = ctx.get_world_rank(), ctx.get_world_size()
     cache = payload.get("image_cache")
-    model, ddp, restored, built = _model(payload, cfg, world)
+    model, ddp, restored, built = _model(cfg, cache, payload["sub"], world)
     start, state = restored.step, restored.state
     device = ray.train.torch.get_device()
     logger = _logger(payload, rank, restored)
@@ -142,13 +142,14 @@ def _train_worker(payload: dict[str, Any], suite: Any, finished: FinishedShards,
     return folder, metrics
 
 
-def _model(payload: dict[str, Any], cfg: RunConfig, world: int) -> tuple[torch.nn.Module, Any, Restored, float]:
-    """The cell's model, restored from its latest checkpoint (step 0 unless Ray Train restarted us or the sweep
-    was rerun) and wrapped for DDP; returns (model, wrapped, what restore found, the time the model was built)."""
-    cache = payload.get("image_cache")
+def _model(cfg: RunConfig, cache: dict[str, Any] | None, sub: str,
+           world: int) -> tuple[torch.nn.Module, Any, Restored, float]:
+    """The cell's model (on the image cache's features when ``cache``), restored from its latest checkpoint in
+    ``sub`` (step 0 unless Ray Train restarted us or the sweep was rerun) and wrapped for DDP; returns (model,
+    wrapped, what restore found, the time the model was built)."""
     model = build_model(cfg, image_features=cache["dim"] if cache else None)
     built = time.time()
-    restored = restore(model, payload["sub"])
+    restored = restore(model, sub)
     if world > 1:
         exclude_token_tables(model)  # averaged by the rows looked up, not by DDP (litlab.row_sync)
     return model, ray.train.torch.prepare_model(model), restored, built
